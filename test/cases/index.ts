@@ -1,0 +1,5 @@
+// Every kernel case, host-agnostic: test/kernels.test.ts runs them in Node, test/hosts/kernels-deno.ts in Deno.
+import { qs8ConvCases } from "./qs8_conv.ts";
+import type { KernelCase } from "./types.ts";
+
+export const allCases: KernelCase[] = [...qs8ConvCases];
