@@ -1,16 +1,27 @@
-// qs8 conv2d, groups = 1, NHWC, any kernel size, stride, padding and dilation:
-// im2col of TILE output pixels at a time into `scratch`, then the qs8 GEMM (qs8_gemm.ts) on the tile.
-// Also the dense / fully-connected layer (qs8_fully_connected): the same GEMM on widened input rows.
-// Weights: the packed layer of qs8_gemm.ts with K = KH*KW*C ordered (ky, kx, c).
+// qs8 conv2d, groups = 1, NHWC, any kernel size, stride, padding and dilation, and the dense layer.
+// Implicit GEMM: the input is widened once into a padded image in `scratch` (the A operand format of
+// qs8_gemm.ts: int16 x - zx, or int8 x in the relaxed build), then qs8_igemm reads each output pixel's
+// taps in place from it, TILE pixels at a time so that their rows stay in cache.
+// Weights: the packed layer of qs8_gemm.ts with taps ordered (ky, kx), each of Cp = ceil4(C) channels.
 
-import { qs8_gemm_rows, a_elem_bytes } from "./qs8_gemm";
+import { qs8_igemm, a_elem_bytes, ceil4, AView } from "./qs8_gemm";
 
-/** Output pixels per im2col tile. */
-export const QS8_TILE: i32 = 16;
+/** Output pixels per tile. */
+const TILE: i32 = 64;
 
-/** Scratch bytes needed by qs8_conv2d / qs8_fully_connected for reduction length K. */
-export function qs8_conv2d_scratch_bytes(K: i32): i32 {
-  return QS8_TILE * ((K + 3) & ~3) * a_elem_bytes();
+const view = changetype<AView>(memory.data(offsetof<AView>()));
+
+// Rows and columns of the padded image that the output pixels reach.
+@inline function spanOf(O: i32, S: i32, KS: i32, D: i32): i32 { return (O - 1) * S + (KS - 1) * D + 1; }
+
+/** Scratch bytes qs8_conv2d needs for this geometry. */
+export function qs8_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
+  return spanOf(OH, SH, KH, DH) * spanOf(OW, SW, KW, DW) * ceil4(C) * a_elem_bytes() + 4 * KH * KW;
+}
+
+/** Scratch bytes qs8_fully_connected needs. */
+export function qs8_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
+  return M * ceil4(K) * a_elem_bytes() + 16;
 }
 
 // Writes `n` input values as A-operand elements: (x - zx) as int16, or x as int8 in the relaxed build.
@@ -30,9 +41,9 @@ function put_run(dst: usize, src: usize, n: i32, zx: i32): void {
   }
 }
 
-// Writes `n` padding elements: real zero, i.e. int16 0, or zx as int8 in the relaxed build.
+// Writes `n` elements that stand for a real zero: int16 0, or zx as int8 in the relaxed build.
 @inline
-function put_pad(dst: usize, n: i32, zx: i32): void {
+function put_zero(dst: usize, n: i32, zx: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) memory.fill(dst, <u8>zx, <usize>n);
   else memory.fill(dst, 0, <usize>(n << 1));
 }
@@ -43,51 +54,78 @@ export function qs8_conv2d(
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
 ): void {
-  const K = KH * KW * C;
-  const Kp = (K + 3) & ~3;
   const eb = a_elem_bytes();
-  const P = OH * OW;
-  for (let p0 = 0; p0 < P; p0 += QS8_TILE) {
-    const rows = min(QS8_TILE, P - p0);
-    for (let t = 0; t < rows; t++) {
-      const p = p0 + t;
-      const oy = p / OW, ox = p - oy * OW;
-      let dst = scratch + <usize>(t * Kp * eb);
-      for (let ky = 0; ky < KH; ky++) {
-        const iy = oy * SH - PT + ky * DH;
-        if (<u32>iy >= <u32>H) {
-          put_pad(dst, KW * C, zx);
-          dst += <usize>(KW * C * eb);
-          continue;
-        }
-        const rowp = x + <usize>(iy * W * C);
-        for (let kx = 0; kx < KW; kx++) {
-          const ix = ox * SW - PL + kx * DW;
-          if (<u32>ix >= <u32>W) put_pad(dst, C, zx);
-          else put_run(dst, rowp + <usize>(ix * C), C, zx);
-          dst += <usize>(C * eb);
-        }
-      }
-      if (Kp > K) memory.fill(dst, 0, <usize>((Kp - K) * eb));
+  const Cp = ceil4(C);
+  const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
+  const pixBytes = Cp * eb;
+  // 1. the padded image
+  let dst = scratch;
+  for (let yp = 0; yp < Hp; yp++) {
+    const iy = yp - PT;
+    if (<u32>iy >= <u32>H) {
+      put_zero(dst, Wp * Cp, zx);
+      dst += <usize>(Wp * pixBytes);
+      continue;
     }
-    qs8_gemm_rows(rows, N, Kp, scratch, zx, pw, shift, zy, lo, hi, out + <usize>(p0 * N), N);
+    for (let xp = 0; xp < Wp; xp++) {
+      const ix = xp - PL;
+      if (<u32>ix >= <u32>W) {
+        put_zero(dst, Cp, zx);
+      } else {
+        put_run(dst, x + <usize>((iy * W + ix) * C), C, zx);
+        if (Cp > C) memory.fill(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
+      }
+      dst += <usize>pixBytes;
+    }
+  }
+  // 2. the taps as segments: a whole kernel row is one contiguous segment when DW = 1
+  const segTab = dst;
+  let nseg = 0;
+  for (let ky = 0; ky < KH; ky++) {
+    for (let kx = 0; kx < (DW == 1 ? 1 : KW); kx++) {
+      store<i32>(segTab + (<usize>nseg << 2), (ky * DH * Wp + kx * DW) * pixBytes);
+      nseg++;
+    }
+  }
+  const v = view;
+  v.base = scratch;
+  v.perLine = OW;
+  v.lineStride = SH * Wp * pixBytes;
+  v.pixStride = SW * pixBytes;
+  v.nseg = nseg;
+  v.segLen = DW == 1 ? KW * Cp : Cp;
+  v.segTab = segTab;
+  // 3. the GEMM, tile by tile
+  const P = OH * OW;
+  for (let p0 = 0; p0 < P; p0 += TILE) {
+    qs8_igemm(v, p0, min(P, p0 + TILE), N, zx, pw, shift, zy, lo, hi, out);
   }
 }
 
-/** out[M][N] = requant(x[M][K] * w^T + bias): dense layers and pointwise convs. */
+/** out[M][N] = requant(x[M][K] * w^T + bias): dense layers (the packed layer has taps = 1, C = K). */
 export function qs8_fully_connected(
   M: i32, N: i32, K: i32, x: usize, zx: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
 ): void {
-  const Kp = (K + 3) & ~3;
   const eb = a_elem_bytes();
-  for (let r0 = 0; r0 < M; r0 += QS8_TILE) {
-    const rows = min(QS8_TILE, M - r0);
-    for (let t = 0; t < rows; t++) {
-      const dst = scratch + <usize>(t * Kp * eb);
-      put_run(dst, x + <usize>((r0 + t) * K), K, zx);
-      if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
-    }
-    qs8_gemm_rows(rows, N, Kp, scratch, zx, pw, shift, zy, lo, hi, out + <usize>(r0 * N), N);
+  const Kp = ceil4(K);
+  const segTab = scratch;
+  store<i32>(segTab, 0);
+  const base = scratch + 16;
+  for (let r = 0; r < M; r++) {
+    const dst = base + <usize>(r * Kp * eb);
+    put_run(dst, x + <usize>(r * K), K, zx);
+    if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+  }
+  const v = view;
+  v.base = base;
+  v.perLine = M;
+  v.lineStride = 0;
+  v.pixStride = Kp * eb;
+  v.nseg = 1;
+  v.segLen = Kp;
+  v.segTab = segTab;
+  for (let p0 = 0; p0 < M; p0 += TILE) {
+    qs8_igemm(v, p0, min(M, p0 + TILE), N, zx, pw, shift, zy, lo, hi, out);
   }
 }

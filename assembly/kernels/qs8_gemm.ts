@@ -1,26 +1,29 @@
-// qs8 GEMM: int8 activations x int8 weights -> int32 accumulators -> requantized int8 outputs.
-// The engine behind conv2d (after im2col), pointwise conv and dense layers.
+// qs8 implicit GEMM: int8 activations x int8 weights -> int32 accumulators -> requantized int8 outputs.
+// The engine behind conv2d (groups = 1), pointwise conv and dense layers (qs8_conv2d.ts drives it).
 //
-// Packed layer (written by src/pack/layout.ts, read in place), N outputs, K reduction,
-// Np = ceil(N/4)*4, Kp = ceil(K/4)*4:
-//   int8  w[Np/4][Kp/4][4 ch][4 k]   weights in [-127, 127], zero in the padding
-//   int32 bias[Np]                   bias in accumulator units (zero in the padding)
-//   int32 mult[Np]                   requantization multipliers (see requant.ts)
-//   int32 sumw[Np]                   sum_k w[c][k]                (relaxed build's zero-point term)
-//   int32 sumwn[Np]                  sum_k max(-w[c][k], 0)       (relaxed build's sign-split term)
-// Total Np*Kp + 16*Np bytes.
+// Packed layer (written by src/pack/layout.ts, read in place), N outputs, T taps of C channels each,
+// Cp = ceil(C/4)*4, K = T*Cp, Np = ceil(N/4)*4:
+//   int8  w[Np/4][K/4][4 ch][4 k]   k ordered (tap, c); weights in [-127, 127]; zero in all padding
+//   int32 bias[Np]                  bias in accumulator units (zero in the padding)
+//   int32 mult[Np]                  requantization multipliers (see requant.ts)
+//   int32 sumw[Np]                  sum_k w[c][k]                (relaxed build's zero-point term)
+//   int32 sumwn[Np]                 sum_k max(-w[c][k], 0)       (relaxed build's sign-split term)
+// Total Np*K + 16*Np bytes. A dense layer is T = 1, C = its input length.
 //
-// Activation rows (the "A" operand), `rows` rows of stride Kp:
-//   portable and SIMD builds: int16 (x - zx), zero in spatial and K padding   (see a_elem_bytes)
-//   relaxed build:            int8  x,       zx in spatial padding, 0 in K padding
+// The A operand (activations) is read in place from a prepared image (see qs8_conv2d.ts):
+//   portable and SIMD builds: int16 (x - zx), zero in spatial and channel padding
+//   relaxed build:            int8  x,       zx in spatial padding, 0 in channel padding
+// Output pixel p = (p / perLine, p % perLine) starts at base + line*lineStride + col*pixStride, and its K
+// values are `nseg` segments of `segLen` elements at the byte offsets of segTab (i32[nseg]).
+//
 // The relaxed dot `i32x4.relaxed_dot_i8x16_i7x16_add_s` is deterministic only while its second operand is
-// within [0, 127]. Here that operand is always max(w, 0) or max(-w, 0) with w in [-127, 127], so it is in
-// range by construction, and
+// within [0, 127]. Here that operand is always max(w, 0) or max(-w, 0) with w in [-127, 127], in range by
+// construction, and
 //   sum x*w = dot(x, w+) - dot(x, w-) = dot(x, w+) + dot(~x, w-) + sumwn      (~x = -x - 1)
 //   sum (x - zx)*w = that - zx*sumw
-// gives the exact same int32 as the other builds.
+// gives the same int32 as the other builds, so all builds are bit-identical.
 //
-// Micro-kernel: 4 rows x 4 output channels of accumulators, k stepped by 4.
+// Micro-kernel: 4 output pixels x 4 output channels of accumulators, k stepped by 4.
 
 import { requant, requant_i32x4, narrow_i32x4x2_to_i8 } from "./requant";
 
@@ -29,54 +32,70 @@ export function a_elem_bytes(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
 }
 
-@inline function ceil4(n: i32): i32 { return (n + 3) & ~3; }
+@inline export function ceil4(n: i32): i32 { return (n + 3) & ~3; }
 
-/** Size in bytes of a packed qs8 layer. */
-export function qs8_packed_bytes(N: i32, K: i32): i32 {
+/** Size in bytes of a packed qs8 layer with `N` outputs and `taps` taps of `C` channels. */
+export function qs8_packed_bytes(N: i32, taps: i32, C: i32): i32 {
   const Np = ceil4(N);
-  return Np * ceil4(K) + 16 * Np;
+  return Np * taps * ceil4(C) + 16 * Np;
 }
 
-/**
- * out[r*outStride + c] = requant(sum_k A[r][k] * w[c][k] + bias[c]) for r < rows, c < N.
- * `a` holds the rows in this build's A format (see above), `zx` is the input zero point.
- */
-export function qs8_gemm_rows(
-  rows: i32, N: i32, Kp: i32, a: usize, zx: i32,
-  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, outStride: i32,
-): void {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    gemm_relaxed(rows, N, Kp, a, zx, pw, shift, zy, lo, hi, out, outStride);
-  } else if (ASC_FEATURE_SIMD) {
-    gemm_simd(rows, N, Kp, a, pw, shift, zy, lo, hi, out, outStride);
-  } else {
-    gemm_portable(rows, N, Kp, a, pw, shift, zy, lo, hi, out, outStride);
-  }
+/** Geometry of the A operand shared by the three forms. */
+@unmanaged
+export class AView {
+  base: usize = 0;
+  perLine: i32 = 1;
+  lineStride: i32 = 0;
+  pixStride: i32 = 0;
+  nseg: i32 = 1;
+  segLen: i32 = 0; // elements, multiple of 4
+  segTab: usize = 0;
 }
 
-function gemm_portable(
-  rows: i32, N: i32, Kp: i32, a: usize,
-  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, outStride: i32,
+@inline
+function rowPtr(v: AView, p: i32): usize {
+  const line = p / v.perLine;
+  return v.base + <usize>(line * v.lineStride + (p - line * v.perLine) * v.pixStride);
+}
+
+/** out[p*N + c] = requant(sum_k A[p][k] * w[c][k] + bias[c]) for p in [p0, p1), c < N. */
+export function qs8_igemm(
+  v: AView, p0: i32, p1: i32, N: i32, zx: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
 ): void {
+  if (ASC_FEATURE_RELAXED_SIMD) igemm_relaxed(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
+  else if (ASC_FEATURE_SIMD) igemm_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemm_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+}
+
+function igemm_portable(
+  v: AView, p0: i32, p1: i32, N: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
+): void {
+  const K = v.nseg * v.segLen;
   const Np = ceil4(N);
-  const bias = pw + <usize>(Np * Kp);
+  const bias = pw + <usize>(Np * K);
   const mult = bias + <usize>(Np << 2);
   for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (Kp << 2) + ((c & 3) << 2));
+    const wb = pw + <usize>((c >> 2) * (K << 2) + ((c & 3) << 2));
     const b = load<i32>(bias + (<usize>c << 2));
     const m = load<i32>(mult + (<usize>c << 2));
-    for (let r = 0; r < rows; r++) {
-      const ar = a + <usize>(r * Kp * 2);
+    for (let p = p0; p < p1; p++) {
+      const ar = rowPtr(v, p);
       let acc: i32 = 0;
-      for (let k = 0; k < Kp; k += 4) {
-        const wq = wb + <usize>(k << 2);
-        const aq = ar + <usize>(k << 1);
-        acc += i32(load<i16>(aq)) * i32(load<i8>(wq))
-             + i32(load<i16>(aq, 2)) * i32(load<i8>(wq, 1))
-             + i32(load<i16>(aq, 4)) * i32(load<i8>(wq, 2))
-             + i32(load<i16>(aq, 6)) * i32(load<i8>(wq, 3));
+      let wq = wb;
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k += 4) {
+          const aq = as + <usize>(k << 1);
+          acc += i32(load<i16>(aq)) * i32(load<i8>(wq))
+               + i32(load<i16>(aq, 2)) * i32(load<i8>(wq, 1))
+               + i32(load<i16>(aq, 4)) * i32(load<i8>(wq, 2))
+               + i32(load<i16>(aq, 6)) * i32(load<i8>(wq, 3));
+          wq += 16;
+        }
       }
-      store<i8>(out + <usize>(r * outStride + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
     }
   }
 }
@@ -93,115 +112,131 @@ function store_lanes(p: usize, v: v128, n: i32): void {
   }
 }
 
-function gemm_simd(
-  rows: i32, N: i32, Kp: i32, a: usize,
-  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, outStride: i32,
+// Stores 4 pixels x nc channels: v_r holds pixel r's clamped i32 lanes; only the first nr pixels are real.
+@inline
+function store_block(o: usize, N: i32, nr: i32, nc: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const b01 = narrow_i32x4x2_to_i8(v0, v1); // bytes 0..3 pixel 0, 4..7 pixel 1
+  const b23 = narrow_i32x4x2_to_i8(v2, v3);
+  store_lanes(o, b01, nc);
+  if (nr > 1) store_lanes(o + <usize>N, v128.shuffle<i32>(b01, b01, 1, 1, 1, 1), nc);
+  if (nr > 2) store_lanes(o + <usize>(2 * N), b23, nc);
+  if (nr > 3) store_lanes(o + <usize>(3 * N), v128.shuffle<i32>(b23, b23, 1, 1, 1, 1), nc);
+}
+
+function igemm_simd(
+  v: AView, p0: i32, p1: i32, N: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
 ): void {
+  const K = v.nseg * v.segLen;
   const Np = ceil4(N);
-  const bias = pw + <usize>(Np * Kp);
+  const bias = pw + <usize>(Np * K);
   const mult = bias + <usize>(Np << 2);
   const zyv = i32x4.splat(zy), lov = i32x4.splat(lo), hiv = i32x4.splat(hi);
-  const rowBytes = <usize>(Kp << 1);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
   for (let cb = 0; cb < Np; cb += 4) {
-    const wb = pw + <usize>(cb * Kp);
+    const wb = pw + <usize>(cb * K);
     const bv = v128.load(bias + (<usize>cb << 2));
     const mv = v128.load(mult + (<usize>cb << 2));
     const nc = min(4, N - cb);
-    for (let r = 0; r < rows; r += 4) {
-      const nr = min(4, rows - r);
-      const a0 = a + <usize>r * rowBytes;
-      const a1 = nr > 1 ? a0 + rowBytes : a0;
-      const a2 = nr > 2 ? a1 + rowBytes : a0;
-      const a3 = nr > 3 ? a2 + rowBytes : a0;
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
       let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
       let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
       let wp = wb;
-      for (let k: usize = 0; k < rowBytes; k += 8) {
-        const w = v128.load(wp);
-        wp += 16;
-        const wl = i16x8.extend_low_i8x16_s(w);   // ch0 k0..3, ch1 k0..3
-        const wh = i16x8.extend_high_i8x16_s(w);  // ch2 k0..3, ch3 k0..3
-        let x = v128.load64_splat(a0 + k);      // k0..3, k0..3
-        c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-        c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-        x = v128.load64_splat(a1 + k);
-        c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-        c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-        x = v128.load64_splat(a2 + k);
-        c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-        c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-        x = v128.load64_splat(a3 + k);
-        c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-        c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const w = v128.load(wp);
+          wp += 16;
+          const wl = i16x8.extend_low_i8x16_s(w);   // ch0 k0..3, ch1 k0..3
+          const wh = i16x8.extend_high_i8x16_s(w);  // ch2 k0..3, ch3 k0..3
+          let x = v128.load64_splat(a0 + k);      // k0..3, k0..3
+          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
+          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a1 + k);
+          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
+          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a2 + k);
+          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
+          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a3 + k);
+          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
+          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+        }
       }
       // lanes (c0 k01, c0 k23, c1 k01, c1 k23) + (c2.., c3..) -> (c0, c1, c2, c3)
       const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
       const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
       const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
       const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
-      store_block(out + <usize>(r * outStride + cb), outStride, nr, nc,
+      store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_i32x4(s0, mv, shift, zyv, lov, hiv), requant_i32x4(s1, mv, shift, zyv, lov, hiv),
         requant_i32x4(s2, mv, shift, zyv, lov, hiv), requant_i32x4(s3, mv, shift, zyv, lov, hiv));
     }
   }
 }
 
-@inline
-function store_block(o: usize, stride: i32, nr: i32, nc: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const b01 = narrow_i32x4x2_to_i8(v0, v1); // bytes 0..3 row 0, 4..7 row 1
-  const b23 = narrow_i32x4x2_to_i8(v2, v3);
-  store_lanes(o, b01, nc);
-  if (nr > 1) store_lanes(o + <usize>stride, v128.shuffle<i32>(b01, b01, 1, 1, 1, 1), nc);
-  if (nr > 2) store_lanes(o + <usize>(2 * stride), b23, nc);
-  if (nr > 3) store_lanes(o + <usize>(3 * stride), v128.shuffle<i32>(b23, b23, 1, 1, 1, 1), nc);
-}
-
-function gemm_relaxed(
-  rows: i32, N: i32, Kp: i32, a: usize, zx: i32,
-  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, outStride: i32,
+function igemm_relaxed(
+  v: AView, p0: i32, p1: i32, N: i32, zx: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
 ): void {
+  const K = v.nseg * v.segLen;
   const Np = ceil4(N);
-  const bias = pw + <usize>(Np * Kp);
+  const bias = pw + <usize>(Np * K);
   const mult = bias + <usize>(Np << 2);
   const sumw = mult + <usize>(Np << 2);
   const sumwn = sumw + <usize>(Np << 2);
   const zyv = i32x4.splat(zy), lov = i32x4.splat(lo), hiv = i32x4.splat(hi), zxv = i32x4.splat(zx);
   const zero = i32x4.splat(0);
-  const rowBytes = <usize>Kp;
+  const segBytes = <usize>v.segLen;
+  const nseg = v.nseg, segTab = v.segTab;
   for (let cb = 0; cb < Np; cb += 4) {
-    const wb = pw + <usize>(cb * Kp);
+    const wb = pw + <usize>(cb * K);
     const off = <usize>cb << 2;
-    // bias + sumwn - zx * sumw: turns dot(x, w+) + dot(~x, w-) into sum (x - zx) * w.
+    // bias + sumwn - zx * sumw turns dot(x, w+) + dot(~x, w-) into sum (x - zx) * w.
     const bv = i32x4.sub(i32x4.add(v128.load(bias + off), v128.load(sumwn + off)), i32x4.mul(zxv, v128.load(sumw + off)));
     const mv = v128.load(mult + off);
     const nc = min(4, N - cb);
-    for (let r = 0; r < rows; r += 4) {
-      const nr = min(4, rows - r);
-      const a0 = a + <usize>r * rowBytes;
-      const a1 = nr > 1 ? a0 + rowBytes : a0;
-      const a2 = nr > 2 ? a1 + rowBytes : a0;
-      const a3 = nr > 3 ? a2 + rowBytes : a0;
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+      // separate accumulators for the w+ and w- halves: two independent dependency chains per pixel
       let c0 = bv, c1 = bv, c2 = bv, c3 = bv;
+      let n0 = zero, n1 = zero, n2 = zero, n3 = zero;
       let wp = wb;
-      for (let k: usize = 0; k < rowBytes; k += 4) {
-        const w = v128.load(wp);
-        wp += 16;
-        const wpos = i8x16.max_s(w, zero);  // in [0, 127]
-        const wneg = i8x16.sub(wpos, w);    // max(-w, 0), in [0, 127]
-        let x = v128.load32_splat(a0 + k);
-        c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c0);
-        c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, c0);
-        x = v128.load32_splat(a1 + k);
-        c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c1);
-        c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, c1);
-        x = v128.load32_splat(a2 + k);
-        c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c2);
-        c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, c2);
-        x = v128.load32_splat(a3 + k);
-        c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c3);
-        c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, c3);
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 4) {
+          const w = v128.load(wp);
+          wp += 16;
+          const wpos = i8x16.max_s(w, zero);  // in [0, 127]
+          const wneg = i8x16.sub(wpos, w);    // max(-w, 0), in [0, 127]
+          let x = v128.load32_splat(a0 + k);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c0);
+          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, n0);
+          x = v128.load32_splat(a1 + k);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c1);
+          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, n1);
+          x = v128.load32_splat(a2 + k);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c2);
+          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, n2);
+          x = v128.load32_splat(a3 + k);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wpos, c3);
+          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.not(x), wneg, n3);
+        }
       }
-      store_block(out + <usize>(r * outStride + cb), outStride, nr, nc,
+      c0 = i32x4.add(c0, n0); c1 = i32x4.add(c1, n1); c2 = i32x4.add(c2, n2); c3 = i32x4.add(c3, n3);
+      store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_i32x4(c0, mv, shift, zyv, lov, hiv), requant_i32x4(c1, mv, shift, zyv, lov, hiv),
         requant_i32x4(c2, mv, shift, zyv, lov, hiv), requant_i32x4(c3, mv, shift, zyv, lov, hiv));
     }

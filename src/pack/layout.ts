@@ -11,37 +11,39 @@ export class QwmPackError extends Error {
 
 const ceil4 = (n: number) => (n + 3) & ~3;
 
-/** Bytes of a packed qs8 GEMM layer (see assembly/kernels/qs8_gemm.ts). */
-export function qs8PackedBytes(N: number, K: number): number {
+/** Bytes of a packed qs8 GEMM layer with N outputs and `taps` taps of C channels (assembly/kernels/qs8_gemm.ts). */
+export function qs8PackedBytes(N: number, taps: number, C: number): number {
   const Np = ceil4(N);
-  return Np * ceil4(K) + 16 * Np;
+  return Np * taps * ceil4(C) + 16 * Np;
 }
 
 /**
- * Packs an int8 GEMM / conv layer. `w` is [N][K] (for conv, K ordered ky, kx, c), values in [-127, 127];
+ * Packs an int8 conv / dense layer for qs8_conv2d and qs8_fully_connected. `w` is [N][taps][C]: for a conv,
+ * taps = KH*KW ordered (ky, kx); for a dense layer, taps = 1 and C = K. Values in [-127, 127].
  * `bias` int32 [N] in accumulator units; `mult` int32 [N] in [0, 2^31).
  */
-export function packQs8Gemm(w: Int8Array, N: number, K: number, bias: Int32Array, mult: Int32Array): Uint8Array {
-  if (w.length !== N * K) throw new QwmPackError(`weights: expected ${N * K} values (N=${N}, K=${K}), got ${w.length}`);
+export function packQs8Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
   if (bias.length !== N || mult.length !== N) throw new QwmPackError(`bias/mult: expected ${N} values each`);
-  const Np = ceil4(N), Kp = ceil4(K);
-  const buf = new ArrayBuffer(qs8PackedBytes(N, K));
-  const wq = new Int8Array(buf, 0, Np * Kp);
-  const tail = new Int32Array(buf, Np * Kp, 4 * Np);
-  for (let c = 0; c < N; c++) {
+  const Np = ceil4(N), Cp = ceil4(C), K = taps * Cp;
+  const buf = new ArrayBuffer(qs8PackedBytes(N, taps, C));
+  const wq = new Int8Array(buf, 0, Np * K);
+  const tail = new Int32Array(buf, Np * K, 4 * Np);
+  for (let n = 0; n < N; n++) {
     let sum = 0, sumNeg = 0;
-    for (let k = 0; k < K; k++) {
-      const v = w[c * K + k];
-      if (v < -127) throw new QwmPackError(`weights: value -128 at [${c}][${k}]; qs8 weights must be in [-127, 127]`);
-      wq[(c >> 2) * Kp * 4 + (k >> 2) * 16 + (c & 3) * 4 + (k & 3)] = v;
+    for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) {
+      const v = w[(n * taps + t) * C + c];
+      if (v < -127 || v > 127) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; qs8 weights must be in [-127, 127]`);
+      const k = t * Cp + c;
+      wq[(n >> 2) * K * 4 + (k >> 2) * 16 + (n & 3) * 4 + (k & 3)] = v;
       sum += v;
       if (v < 0) sumNeg -= v;
     }
-    if (mult[c] < 0) throw new QwmPackError(`mult: negative multiplier at channel ${c}`);
-    tail[c] = bias[c];
-    tail[Np + c] = mult[c];
-    tail[2 * Np + c] = sum;
-    tail[3 * Np + c] = sumNeg;
+    if (!(mult[n] >= 0)) throw new QwmPackError(`mult: negative multiplier at channel ${n}`);
+    tail[n] = bias[n];
+    tail[Np + n] = mult[n];
+    tail[2 * Np + n] = sum;
+    tail[3 * Np + n] = sumNeg;
   }
   return new Uint8Array(buf);
 }

@@ -9,9 +9,9 @@ export function runQs8Conv(h: KernelHost, x: Int8Array, w: Int8Array, g: ConvGeo
   const { OH, OW } = convOut(g);
   const K = g.KH * g.KW * g.C;
   const px = h.put(x);
-  const pw = h.put(packQs8Gemm(w, g.N, K, q.bias, q.mult));
+  const pw = h.put(packQs8Gemm(w, g.N, g.KH * g.KW, g.C, q.bias, q.mult));
   const po = h.alloc(OH * OW * g.N);
-  const ps = h.alloc(h.fn("qs8_conv2d_scratch_bytes")(K));
+  const ps = h.alloc(h.fn("qs8_conv2d_scratch_bytes")(OH, OW, g.C, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW));
   h.fn("qs8_conv2d")(px, g.H, g.W, g.C, q.zx, po, OH, OW, g.N, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW,
     pw, q.shift, q.zy, q.lo, q.hi, ps);
   return h.read(Int8Array, po, OH * OW * g.N);
@@ -62,8 +62,8 @@ export const qs8ConvCases: KernelCase[] = [
       const x = r.i8(M * K), w = r.i8(N * K, -127, 127);
       const q = randomQs8Params(r, N, K);
       h.reset();
-      const px = h.put(x), pw = h.put(packQs8Gemm(w, N, K, q.bias, q.mult));
-      const po = h.alloc(M * N), ps = h.alloc(h.fn("qs8_conv2d_scratch_bytes")(K));
+      const px = h.put(x), pw = h.put(packQs8Gemm(w, N, 1, K, q.bias, q.mult));
+      const po = h.alloc(M * N), ps = h.alloc(h.fn("qs8_fully_connected_scratch_bytes")(M, K));
       h.fn("qs8_fully_connected")(M, N, K, px, q.zx, pw, q.shift, q.zy, q.lo, q.hi, po, ps);
       // dense == 1x1 conv over an M x 1 image
       const want = qs8Conv2dRef(x, w, geom(M, 1, K, N, 1, 1), q);
