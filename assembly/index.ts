@@ -1,6 +1,17 @@
 // The qwasm wasm module: kernels (assembly/kernels) and, on top, the runtime (assembly/runtime).
 // Exports take pointers and lengths into this module's memory; no managed objects, no imports.
 
-export { qw_alloc, qw_reset, qw_heap_top } from "./runtime/memory";
+export { qw_alloc, qw_reset, qw_heap_top, qw_heap_rewind } from "./runtime/memory";
 export { qs8_packed_bytes, a_elem_bytes } from "./kernels/qs8_gemm";
 export { qs8_conv2d, qs8_fully_connected, qs8_conv2d_scratch_bytes, qs8_fully_connected_scratch_bytes } from "./kernels/qs8_conv2d";
+export { f32_packed_bytes } from "./kernels/f32_gemm";
+export { f32_conv2d, f32_fully_connected, f32_conv2d_scratch_bytes } from "./kernels/f32_conv2d";
+export { f32_dwconv2d, f32_dwconv2d_packed_bytes } from "./kernels/f32_dwconv2d";
+export { f32_maxpool2d, f32_avgpool2d, f32_global_avgpool } from "./kernels/f32_pool";
+export { f32_add, f32_activation } from "./kernels/f32_eltwise";
+export { qs8_dwconv2d, qs8_dwconv2d_packed_bytes } from "./kernels/qs8_dwconv2d";
+export { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool, qs8_global_avgpool_requant } from "./kernels/qs8_pool";
+export { qs8_add } from "./kernels/qs8_add";
+export { qs8_lut } from "./kernels/qs8_lut";
+export { concat_channels } from "./kernels/concat";
+export * from "./runtime/api";

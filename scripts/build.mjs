@@ -68,6 +68,9 @@ function check(name, bytes) {
       problems.push(`kernel ${exp} has no SIMD instructions`);
     }
     SIMD_OP.lastIndex = 0;
+    // fp32 kernels must give the same bits in every build: no relaxed op (relaxed_madd may or may not fuse).
+    if (/^f32_/.test(exp) && RELAXED_OP.test(text)) problems.push(`fp32 kernel ${exp} uses relaxed-SIMD instructions`);
+    RELAXED_OP.lastIndex = 0;
   }
   return { problems, simdCount: simdOps.size, relaxed: [...relaxedOps] };
 }

@@ -7,11 +7,12 @@ export interface QwasmExports {
   qw_alloc(bytes: number): number;
   qw_reset(): void;
   qw_heap_top(): number;
+  qw_heap_rewind(mark: number): void;
   [kernel: string]: any;
 }
 
 type TypedCtor<T> = { new (buf: ArrayBuffer, off: number, len: number): T; BYTES_PER_ELEMENT: number };
-type Typed = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
+type Typed = Int8Array | Uint8Array | Int16Array | Int32Array | Uint32Array | Float32Array;
 
 export class KernelHost {
   readonly exports: QwasmExports;

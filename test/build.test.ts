@@ -1,0 +1,54 @@
+// The three builds, checked independently of scripts/build.mjs with wabt's disassembler:
+// no-SIMD has no 0xFD-prefixed (SIMD) opcode at all, SIMD has the int8 dot product, relaxed has the relaxed
+// dot (opcode 0xFD 0x113), plain SIMD has no relaxed opcode; all export the same functions; size budget.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { statSync } from "node:fs";
+import binaryen from "binaryen";
+import { BUILDS, buildPath, readBuild } from "../src/wasm/module.ts";
+import { findTool, testIf } from "./helpers/tools.ts";
+
+const objdump = findTool("wasm-objdump");
+const disasm = (b: (typeof BUILDS)[number]) =>
+  execFileSync(objdump!, ["-d", buildPath(b)], { encoding: "utf8", maxBuffer: 64 << 20 });
+const SIMD_LINE = /^\s*[0-9a-f]+: fd /m;
+const RELAXED_LINE = /^\s*[0-9a-f]+: fd (8[0-9a-f]|9[0-3]) 02 /m; // opcodes 0x100..0x113
+
+testIf(!!objdump, "wasm-objdump: no-SIMD build has no SIMD opcode", "wasm-objdump (Debian wabt) is not installed", () => {
+  const text = disasm("nosimd");
+  assert.ok(text.includes("i32.mul"), "disassembly looks empty");
+  assert.not.match(text, SIMD_LINE);
+});
+
+testIf(!!objdump, "wasm-objdump: SIMD build uses i32x4.dot_i16x8_s and no relaxed opcode", "wasm-objdump (Debian wabt) is not installed", () => {
+  const text = disasm("simd");
+  assert.match(text, /i32x4\.dot_i16x8_s/);
+  assert.not.match(text, RELAXED_LINE);
+});
+
+testIf(!!objdump, "wasm-objdump: relaxed build uses the relaxed int8 dot (0xFD 0x113)", "wasm-objdump (Debian wabt) is not installed", () => {
+  assert.match(disasm("relaxed"), /: fd 93 02 /);
+});
+
+// Export names read with binaryen: Node 20 cannot compile the relaxed build.
+function exportNames(bytes: Uint8Array): string {
+  const mod = binaryen.readBinary(bytes);
+  const names: string[] = [];
+  for (let i = 0; i < mod.getNumExports(); i++) names.push(binaryen.getExportInfo(mod.getExportByIndex(i)).name);
+  mod.dispose();
+  return names.sort().join(",");
+}
+
+test("all builds export the same functions", () => {
+  const names = BUILDS.map((b) => exportNames(readBuild(b)));
+  assert.is(names[1], names[0]);
+  assert.is(names[2], names[0]);
+  assert.ok(names[0].includes("qs8_conv2d"));
+});
+
+test("SIMD module within its 40 KB budget", () => {
+  for (const b of BUILDS) assert.ok(statSync(buildPath(b)).size <= 40 * 1024, `${b}: ${statSync(buildPath(b)).size} bytes`);
+});
+
+test.run();
