@@ -24,3 +24,8 @@ export function qw_reset(): void {
 export function qw_heap_top(): usize {
   return top;
 }
+
+/** Frees everything allocated after `mark` (a value of qw_heap_top); ignored if `mark` is not below the top. */
+export function qw_heap_rewind(mark: usize): void {
+  if (mark >= HEAP_START && mark <= top && (mark & 15) == 0) top = mark;
+}

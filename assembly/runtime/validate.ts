@@ -1,0 +1,735 @@
+// The .qwm validator (docs/format.md is the spec). A reader never trusts a file: every offset, length, count,
+// shape and parameter is checked before the interpreter uses it, so that running a validated model cannot
+// trap, hang, or touch memory outside the model bytes, the arena and the caller's buffers. A bad file gives an
+// error code `kind << 24 | section << 16 | field` (schema.ts) and the index of the table entry, tensor or op
+// concerned (errorIndex()).
+//
+// Order of the checks: header, section table (ids, flags, alignment, bounds, overlaps, CRCs), required sections,
+// model record size and arena size (and the caller's memory limit), tensor table, model fields, op records one
+// by one (structure, tensor ids, weights, scratch, dtypes, shapes, parameters, dataflow), then the arena plan
+// against liveness. All loops are bounded by counts that were range-checked first; sums and products of file
+// values are computed in u64 (every factor is below 2^32 and no product has more than two of them before a
+// range check), so nothing wraps.
+//
+// The dataflow checks need two i32 per tensor and a list of live tensors: a transient workspace (12 bytes per
+// tensor, at most 768 KiB) placed just above the allocator's heap top. It is never allocated: the arena, which
+// qwm_load allocates after a successful validation, simply reuses those bytes.
+
+import {
+  DType, ErrorKind, Field, HEADER_BYTES, MAX_DIM, MAX_OPS, MAX_SECTIONS, MAX_TENSORS, MODEL_BYTES, NONE16, NONE32,
+  OP_HEADER_BYTES, Op, QWM_MAGIC, QWM_MAJOR, SECTION_ENTRY_BYTES, SECTION_FLAG_REQUIRED, Section, TENSOR_BYTES,
+} from "./schema";
+import { readerSet, readerBase, readerFault, rd_u8, rd_u16, rd_u32, rd_i32, rd_f32 } from "./reader";
+import { crc32 } from "./crc32";
+import { qw_heap_top } from "./memory";
+import { qs8_packed_bytes } from "../kernels/qs8_gemm";
+import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
+import { f32_packed_bytes } from "../kernels/f32_gemm";
+import { f32_dwconv2d_packed_bytes } from "../kernels/f32_dwconv2d";
+import { f32_conv2d_scratch_bytes } from "../kernels/f32_conv2d";
+
+/** Largest arena accepted: the kernels index tensors with i32 arithmetic, so every tensor stays below 2^31. */
+export const ARENA_MAX: u32 = 0x7fff0000;
+/** Highest section id the runtime knows (Provenance). */
+const LAST_SECTION: u32 = 6;
+const I32_MAX: u64 = 0x7fffffff;
+// The schema's constants, typed for the u32 arithmetic below.
+const HDR: u32 = HEADER_BYTES, ENTRY: u32 = SECTION_ENTRY_BYTES, MAX_SEC: u32 = MAX_SECTIONS;
+const MODEL_REC: u32 = MODEL_BYTES, TENSOR_REC: u32 = TENSOR_BYTES, OP_HDR: u32 = OP_HEADER_BYTES;
+const MAX_T: u32 = MAX_TENSORS, MAX_O: u32 = MAX_OPS, MAX_D: u32 = MAX_DIM;
+const NO_ID: u32 = NONE16, NO_WEIGHTS: u32 = <u32>NONE32, MAGIC: u32 = <u32>QWM_MAGIC, MAJOR: u32 = QWM_MAJOR;
+const REQUIRED: u32 = SECTION_FLAG_REQUIRED;
+
+// ---- the validated model: valid after validate() returned 0 (offsets relative to the model's start) ----------
+
+export let sectionCount: u32 = 0;
+export let modelOff: u32 = 0;   // the 96-byte Model record
+export let tensorRecs: u32 = 0; // first tensor record
+export let tensorCount: u32 = 0;
+export let opRecs: u32 = 0;     // first op record
+export let opCount: u32 = 0;
+export let weightsOff: u32 = 0; // Weights section
+export let weightsLen: u32 = 0;
+export let inputId: u32 = 0;
+export let outputId: u32 = 0;
+export let arenaBytes: u32 = 0;
+
+// Offset, length and table entry of each known section id (index = id; 0 unused).
+const SEC_OFF: usize = memory.data(8 * 4, 4);
+const SEC_LEN: usize = memory.data(8 * 4, 4);
+const SEC_ENTRY: usize = memory.data(8 * 4, 4);
+@inline function secOff(id: u32): u32 { return load<u32>(SEC_OFF + (<usize>id << 2)); }
+@inline function secLen(id: u32): u32 { return load<u32>(SEC_LEN + (<usize>id << 2)); }
+@inline function secEntry(id: u32): i32 { return load<i32>(SEC_ENTRY + (<usize>id << 2)); }
+
+// ---- errors -----------------------------------------------------------------------------------------------
+
+let errIndex: i32 = -1;
+
+/** Builds an error code and remembers which entry / tensor / op it concerns (-1: none). */
+export function fail(kind: ErrorKind, section: i32, field: Field, index: i32): i32 {
+  errIndex = index;
+  return (<i32>kind << 24) | ((section & 0xff) << 16) | <i32>field;
+}
+
+/**
+ * Index of what the last error concerns (-1 if none): the section table entry (section table errors), the tensor
+ * id (Tensors), the op index (Ops), the channel (Model/Std).
+ */
+export function errorIndex(): i32 {
+  return errIndex;
+}
+
+export function clearError(): void {
+  errIndex = -1;
+}
+
+// ---- tensor records (valid ids only) ----------------------------------------------------------------------
+
+@inline export function tRec(id: u32): u32 { return tensorRecs + id * TENSOR_REC; }
+export function tDtype(id: u32): u32 { return rd_u8(tRec(id)); }
+/** Dimension i of a tensor: 0 H, 1 W, 2 C. */
+export function tDim(id: u32, i: u32): u32 { return rd_u32(tRec(id) + 4 + (i << 2)); }
+export function tOffset(id: u32): u32 { return rd_u32(tRec(id) + 16); }
+export function tBytes(id: u32): u32 { return rd_u32(tRec(id) + 20); }
+export function tScale(id: u32): f32 { return rd_f32(tRec(id) + 24); }
+export function tZeroPoint(id: u32): i32 { return rd_i32(tRec(id) + 28); }
+@inline function tScaleBits(id: u32): u32 { return rd_u32(tRec(id) + 24); }
+
+/** True when the arena ranges of two tensors share a byte. */
+function tOverlap(a: u32, b: u32): bool {
+  const a0 = <u64>tOffset(a), b0 = <u64>tOffset(b);
+  return a0 < b0 + <u64>tBytes(b) && b0 < a0 + <u64>tBytes(a);
+}
+
+@inline function isFinite32(bits: u32): bool { return (bits & 0x7f800000) != 0x7f800000; }
+@inline function isNaN32(bits: u32): bool { return (bits & 0x7fffffff) > 0x7f800000; }
+@inline function ceil4(n: u64): u64 { return (n + 3) & ~(<u64>3); }
+@inline function ceil8(n: u64): u64 { return (n + 7) & ~(<u64>7); }
+
+// ---- op descriptors: inputs (min, max), param count, flags; indexed by op code (min 0: unknown code) --------
+
+const W_: u8 = 1; // the op reads packed weights
+const S_: u8 = 2; // the op needs a scratch tensor
+const OP_INFO: usize = memory.data<u8>([
+  0, 0, 0, 0,        // 0
+  1, 1, 11, W_ | S_, // 1 Conv2dQs8
+  1, 1, 11, W_,      // 2 DwConv2dQs8
+  1, 1, 3, W_ | S_,  // 3 DenseQs8
+  1, 1, 6, 0,        // 4 MaxPoolQs8
+  1, 1, 6, 0,        // 5 AvgPoolQs8
+  1, 1, 2, 0,        // 6 GlobalAvgPoolQs8
+  2, 2, 5, 0,        // 7 AddQs8
+  1, 64, 0, 0,       // 8 Concat
+  1, 1, 0, W_,       // 9 LutQs8
+  1, 1, 0, 0,        // 10 Quantize
+  1, 1, 0, 0,        // 11 Dequantize
+  1, 1, 0, 0,        // 12 Reshape
+  0, 0, 0, 0,        // 13
+  0, 0, 0, 0,        // 14
+  0, 0, 0, 0,        // 15
+  1, 1, 10, W_ | S_, // 16 Conv2dF32
+  1, 1, 10, W_,      // 17 DwConv2dF32
+  1, 1, 2, W_,       // 18 DenseF32
+  1, 1, 6, 0,        // 19 MaxPoolF32
+  1, 1, 6, 0,        // 20 AvgPoolF32
+  1, 1, 0, 0,        // 21 GlobalAvgPoolF32
+  2, 2, 2, 0,        // 22 AddF32
+  1, 1, 3, 0,        // 23 ActF32
+]);
+const OP_CODES: u32 = 24;
+
+/** Byte offset of the params in an op record with `nIn` inputs (u16 ids padded to 4 bytes). */
+@inline export function opParams(rec: u32, nIn: u32): u32 {
+  return rec + OP_HDR + (((nIn + 1) >> 1) << 2);
+}
+
+// ---- workspace for the dataflow checks (see the top of the file) -----------------------------------------
+
+const UNWRITTEN: i32 = -2; // WRITE[t]: never written (the model input is written at -1)
+let WRITE: usize = 0;      // i32[tensorCount]: index of the op that writes t
+let LAST: usize = 0;       // i32[tensorCount]: index of the last op that reads t (-2: none)
+let ACTIVE: usize = 0;     // u32[tensorCount]: tensors live across the current op
+@inline function wAt(t: u32): i32 { return load<i32>(WRITE + (<usize>t << 2)); }
+@inline function lastAt(t: u32): i32 { return load<i32>(LAST + (<usize>t << 2)); }
+
+// Geometry of the windowed op being checked (set by checkWindow).
+let gKH: i32 = 0, gKW: i32 = 0, gSH: i32 = 0, gSW: i32 = 0, gDH: i32 = 0, gDW: i32 = 0;
+
+// ============================================================================================================
+
+/**
+ * Validates the model held at [ptr, ptr + len). Returns 0 or an error code. On success the globals above
+ * describe the model; on failure they are meaningless. Nothing is allocated.
+ */
+export function validate(ptr: usize, len: u32, memLimit: u32): i32 {
+  errIndex = -1;
+  readerSet(0, 0);
+  // The buffer itself: 16-byte aligned (so the Weights section is, for the kernels' in-place reads) and inside
+  // linear memory (else every read would trap).
+  const memBytes = (<u64>memory.size()) << 16;
+  if (<u64>ptr + <u64>len > memBytes) return fail(ErrorKind.State, 0, Field.Memory, -1);
+  if ((ptr & 15) != 0) return fail(ErrorKind.Align, 0, Field.Memory, -1);
+  readerSet(ptr, len);
+
+  let e = checkHeaderAndTable(len);
+  if (e != 0) return e;
+
+  // Model record: its size, then the arena size, which the memory limit needs before anything else happens.
+  modelOff = secOff(Section.Model);
+  const ml = secLen(Section.Model);
+  if (ml != MODEL_REC) {
+    return fail(ml < MODEL_REC ? ErrorKind.Truncated : ErrorKind.Range, Section.Model, Field.SectionLength, secEntry(Section.Model));
+  }
+  arenaBytes = rd_u32(modelOff + 8);
+  if (arenaBytes > ARENA_MAX) return fail(ErrorKind.Range, Section.Model, Field.ArenaBytes, -1);
+  if (memLimit != 0 && <u64>arenaBytes + <u64>len > <u64>memLimit) return fail(ErrorKind.Limit, 0, Field.Memory, -1);
+
+  weightsOff = secOff(Section.Weights);
+  weightsLen = secLen(Section.Weights);
+
+  e = checkTensors();
+  if (e != 0) return e;
+  e = checkModelFields();
+  if (e != 0) return e;
+  e = setupWorkspace(ptr, len);
+  if (e != 0) return e;
+  e = checkOps();
+  if (e != 0) return e;
+  e = checkLiveness();
+  if (e != 0) return e;
+  // Every read above was preceded by an explicit range check; a fault means one was missing: refuse.
+  if (readerFault()) return fail(ErrorKind.Truncated, 0, Field.None, -1);
+  return 0;
+}
+
+// ---- header and section table -----------------------------------------------------------------------------
+
+function checkHeaderAndTable(len: u32): i32 {
+  if (len < HDR) return fail(ErrorKind.Truncated, 0, Field.FileLength, -1);
+  if (rd_u32(0) != MAGIC) return fail(ErrorKind.BadMagic, 0, Field.Magic, -1);
+  if (rd_u16(4) != MAJOR) return fail(ErrorKind.Version, 0, Field.Major, -1); // any minor is accepted
+  const fileLen = rd_u32(8);
+  if (fileLen != len) return fail(fileLen > len ? ErrorKind.Truncated : ErrorKind.Range, 0, Field.FileLength, -1);
+  const n = rd_u32(12);
+  if (n < 1 || n > MAX_SEC) return fail(ErrorKind.Range, 0, Field.SectionCount, -1);
+  const tableEnd = HDR + n * ENTRY; // n <= 64: no wrap
+  if (tableEnd > len) return fail(ErrorKind.Truncated, 0, Field.SectionCount, -1);
+  for (let i: u32 = 20; i < HDR; i++) {
+    if (rd_u8(i) != 0) return fail(ErrorKind.Range, 0, Field.HeaderReserved, -1);
+  }
+  if (crc32(readerBase() + HDR, tableEnd - HDR) != rd_u32(16)) {
+    return fail(ErrorKind.Crc, 0, Field.TableCrc, -1);
+  }
+  sectionCount = n;
+
+  memory.fill(SEC_OFF, 0, 32);
+  memory.fill(SEC_LEN, 0, 32);
+  memory.fill(SEC_ENTRY, 0xff, 32); // -1: absent
+  for (let i: u32 = 0; i < n; i++) {
+    const ent = HDR + i * ENTRY;
+    const id = rd_u16(ent), flags = rd_u16(ent + 2), off = rd_u32(ent + 4), slen = rd_u32(ent + 8);
+    const known = id >= 1 && id <= LAST_SECTION;
+    const sec = known ? <i32>id : 0; // errors name the entry's section when it is a known one
+    const idx = <i32>i;
+    if ((flags & ~REQUIRED) != 0) return fail(ErrorKind.Range, sec, Field.SectionFlags, idx);
+    if (known) {
+      if (secEntry(id) >= 0) return fail(ErrorKind.Range, sec, Field.SectionId, idx); // an id appears once
+      // Sections 1-4 are required and must say so.
+      if (id <= <u32>Section.Weights && (flags & REQUIRED) == 0) return fail(ErrorKind.Range, sec, Field.SectionFlags, idx);
+    } else if ((flags & REQUIRED) != 0) {
+      return fail(ErrorKind.Unknown, 0, Field.SectionId, idx); // unknown and required: cannot be read
+    }
+    // Every section, even a skipped one, is aligned, after the table, inside the file and apart from the others.
+    if ((off & 15) != 0) return fail(ErrorKind.Align, sec, Field.SectionOffset, idx);
+    if (off < tableEnd) return fail(ErrorKind.Overlap, sec, Field.SectionOffset, idx);
+    if (off > len) return fail(ErrorKind.Truncated, sec, Field.SectionOffset, idx);
+    if (<u64>off + <u64>slen > <u64>len) return fail(ErrorKind.Truncated, sec, Field.SectionLength, idx);
+    for (let j: u32 = 0; j < i; j++) {
+      const ej = HDR + j * ENTRY;
+      const o2 = <u64>rd_u32(ej + 4), l2 = <u64>rd_u32(ej + 8);
+      if (<u64>off < o2 + l2 && o2 < <u64>off + <u64>slen) return fail(ErrorKind.Overlap, sec, Field.SectionOffset, idx);
+    }
+    if (crc32(readerBase() + <usize>off, slen) != rd_u32(ent + 12)) return fail(ErrorKind.Crc, sec, Field.SectionCrc, idx);
+    if (known) {
+      store<u32>(SEC_OFF + (<usize>id << 2), off);
+      store<u32>(SEC_LEN + (<usize>id << 2), slen);
+      store<i32>(SEC_ENTRY + (<usize>id << 2), idx);
+    }
+  }
+  for (let id: u32 = Section.Model; id <= <u32>Section.Weights; id++) {
+    if (secEntry(id) < 0) return fail(ErrorKind.Missing, <i32>id, Field.SectionId, -1);
+  }
+  return 0;
+}
+
+/** Offset of the section with this id relative to the model start, or -1 when absent (validated files only). */
+export function sectionOffset(id: u32): i32 {
+  for (let i: u32 = 0; i < sectionCount; i++) {
+    const ent = HDR + i * ENTRY;
+    if (rd_u16(ent) == id) return <i32>rd_u32(ent + 4);
+  }
+  return -1;
+}
+
+/** Length of the section with this id, or -1 when absent (validated files only). */
+export function sectionLength(id: u32): i32 {
+  for (let i: u32 = 0; i < sectionCount; i++) {
+    const ent = HDR + i * ENTRY;
+    if (rd_u16(ent) == id) return <i32>rd_u32(ent + 8);
+  }
+  return -1;
+}
+
+// ---- tensors ----------------------------------------------------------------------------------------------
+
+function checkTensors(): i32 {
+  const off = secOff(Section.Tensors), len = secLen(Section.Tensors);
+  const ent = secEntry(Section.Tensors);
+  if (len < 4) return fail(ErrorKind.Truncated, Section.Tensors, Field.TensorCount, -1);
+  const n = rd_u32(off);
+  if (n < 1 || n > MAX_T) return fail(ErrorKind.Range, Section.Tensors, Field.TensorCount, -1);
+  const need = 4 + <u64>n * TENSOR_REC;
+  if (<u64>len < need) return fail(ErrorKind.Truncated, Section.Tensors, Field.TensorCount, -1);
+  if (<u64>len > need) return fail(ErrorKind.Range, Section.Tensors, Field.SectionLength, ent);
+  tensorCount = n;
+  tensorRecs = off + 4;
+  for (let id: u32 = 0; id < n; id++) {
+    const e = checkTensor(id);
+    if (e != 0) return e;
+  }
+  return 0;
+}
+
+function checkTensor(id: u32): i32 {
+  const r = tRec(id), idx = <i32>id;
+  const dt = rd_u8(r);
+  if (dt < <u32>DType.I8 || dt > <u32>DType.U8) return fail(ErrorKind.Unknown, Section.Tensors, Field.DType, idx);
+  if ((rd_u8(r + 1) | rd_u8(r + 2) | rd_u8(r + 3)) != 0) return fail(ErrorKind.Range, Section.Tensors, Field.TensorReserved, idx);
+  const H = rd_u32(r + 4), W = rd_u32(r + 8), C = rd_u32(r + 12);
+  if (H - 1 >= MAX_D || W - 1 >= MAX_D || C - 1 >= MAX_D) return fail(ErrorKind.Range, Section.Tensors, Field.Dims, idx);
+  // Scratch buffers are 1 x 1 x bytes.
+  if (dt == DType.U8 && (H != 1 || W != 1)) return fail(ErrorKind.Shape, Section.Tensors, Field.Dims, idx);
+  // bytes = H * W * C * element size, exactly (at most 2^50: exact in u64).
+  const eb: u64 = dt == DType.F32 ? 4 : 1;
+  const bytes = rd_u32(r + 20);
+  if (<u64>H * <u64>W * <u64>C * eb != <u64>bytes) return fail(ErrorKind.Range, Section.Tensors, Field.TensorBytes, idx);
+  // Place in the arena: 16-aligned, inside [0, arena bytes).
+  const off = rd_u32(r + 16);
+  if ((off & 15) != 0) return fail(ErrorKind.Align, Section.Tensors, Field.ArenaOffset, idx);
+  if (<u64>off + <u64>bytes > <u64>arenaBytes) return fail(ErrorKind.Range, Section.Tensors, Field.ArenaOffset, idx);
+  // Quantization: int8 tensors have a finite positive scale and a zero point in -128..127; others zeros.
+  const sbits = rd_u32(r + 24);
+  const zp = rd_i32(r + 28);
+  if (dt == DType.I8) {
+    if (!isFinite32(sbits) || !(reinterpret<f32>(sbits) > 0)) return fail(ErrorKind.Range, Section.Tensors, Field.Scale, idx);
+    if (zp < -128 || zp > 127) return fail(ErrorKind.Range, Section.Tensors, Field.ZeroPoint, idx);
+  } else {
+    if (sbits != 0) return fail(ErrorKind.Range, Section.Tensors, Field.Scale, idx);
+    if (zp != 0) return fail(ErrorKind.Range, Section.Tensors, Field.ZeroPoint, idx);
+  }
+  return 0;
+}
+
+// ---- model record -----------------------------------------------------------------------------------------
+
+function checkModelFields(): i32 {
+  const m = modelOff;
+  const sec = <i32>Section.Model;
+  inputId = rd_u32(m);
+  if (inputId >= tensorCount) return fail(ErrorKind.Range, sec, Field.InputTensor, -1);
+  const idt = tDtype(inputId);
+  if (idt != DType.I8 && idt != DType.F32) return fail(ErrorKind.Shape, sec, Field.InputTensor, -1);
+  outputId = rd_u32(m + 4);
+  if (outputId >= tensorCount) return fail(ErrorKind.Range, sec, Field.OutputTensor, -1);
+  const odt = tDtype(outputId);
+  if (odt != DType.I8 && odt != DType.F32) return fail(ErrorKind.Shape, sec, Field.OutputTensor, -1);
+  if (outputId == inputId) return fail(ErrorKind.Order, sec, Field.OutputTensor, -1); // must be written by an op
+  // Channel order and the input's channel count agree (RGB / BGR: 3, gray: 1).
+  const order = rd_u8(m + 12);
+  if (order > 2) return fail(ErrorKind.Range, sec, Field.ChannelOrder, -1);
+  const C = tDim(inputId, 2);
+  if (C != (order == 2 ? 1 : 3)) return fail(ErrorKind.Shape, sec, Field.ChannelOrder, -1);
+  if (rd_u8(m + 13) > 1) return fail(ErrorKind.Range, sec, Field.Resize, -1);
+  // Layout (0: NHWC, the only one of v1) and the reserved byte. The schema has no Layout field: ModelReserved.
+  if (rd_u8(m + 14) != 0 || rd_u8(m + 15) != 0) return fail(ErrorKind.Range, sec, Field.ModelReserved, -1);
+  const crop = rd_f32(m + 16);
+  if (!(crop > 0 && crop <= 1)) return fail(ErrorKind.Range, sec, Field.CropFraction, -1); // NaN fails too
+  const vsBits = rd_u32(m + 20);
+  if (!isFinite32(vsBits) || !(reinterpret<f32>(vsBits) > 0)) return fail(ErrorKind.Range, sec, Field.ValueScale, -1);
+  // Normalization of the C channels used: mean finite, std finite and > 0 (the schema has no Mean field: both
+  // are reported as Std, "the normalization").
+  for (let c: u32 = 0; c < C; c++) {
+    const meanBits = rd_u32(m + 24 + (c << 2)), stdBits = rd_u32(m + 40 + (c << 2));
+    if (!isFinite32(meanBits)) return fail(ErrorKind.Range, sec, Field.Std, <i32>c);
+    if (!isFinite32(stdBits) || !(reinterpret<f32>(stdBits) > 0)) return fail(ErrorKind.Range, sec, Field.Std, <i32>c);
+  }
+  // Pixel A / B (56..87): any i32 is safe, the products are computed in i64.
+  for (let i: u32 = 88; i < MODEL_REC; i++) {
+    if (rd_u8(m + i) != 0) return fail(ErrorKind.Range, sec, Field.ModelReserved, -1);
+  }
+  return 0;
+}
+
+// ---- workspace --------------------------------------------------------------------------------------------
+
+function setupWorkspace(ptr: usize, len: u32): i32 {
+  // Above both the heap top and the model (a host might have placed the model above the heap top).
+  let ws = <u64>qw_heap_top();
+  const modelEnd = <u64>ptr + <u64>len;
+  if (modelEnd > ws) ws = modelEnd;
+  ws = (ws + 15) & ~(<u64>15);
+  const end = ws + <u64>tensorCount * 12;
+  const have = (<u64>memory.size()) << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (end > 0x100000000 || memory.grow(pages) < 0) return fail(ErrorKind.Limit, 0, Field.Memory, -1);
+  }
+  WRITE = <usize>ws;
+  LAST = WRITE + (<usize>tensorCount << 2);
+  ACTIVE = LAST + (<usize>tensorCount << 2);
+  for (let t: u32 = 0; t < tensorCount; t++) {
+    store<i32>(WRITE + (<usize>t << 2), UNWRITTEN);
+    store<i32>(LAST + (<usize>t << 2), -2);
+  }
+  store<i32>(WRITE + (<usize>inputId << 2), -1); // the model input is defined before op 0
+  return 0;
+}
+
+// ---- ops --------------------------------------------------------------------------------------------------
+
+function checkOps(): i32 {
+  const off = secOff(Section.Ops), len = secLen(Section.Ops);
+  if (len < 4) return fail(ErrorKind.Truncated, Section.Ops, Field.OpCount, -1);
+  const n = rd_u32(off);
+  if (n < 1 || n > MAX_O) return fail(ErrorKind.Range, Section.Ops, Field.OpCount, -1);
+  opCount = n;
+  opRecs = off + 4;
+  const end = off + len; // within the file: no wrap
+  let pos = opRecs;
+  for (let i: u32 = 0; i < n; i++) {
+    if (<u64>pos + OP_HDR > <u64>end) return fail(ErrorKind.Truncated, Section.Ops, Field.RecordBytes, <i32>i);
+    const e = checkOp(<i32>i, pos, end);
+    if (e != 0) return e;
+    pos += rd_u16(pos + 2);
+  }
+  // No trailing bytes after the last record.
+  if (pos != end) return fail(ErrorKind.Range, Section.Ops, Field.SectionLength, secEntry(Section.Ops));
+  // The model output is written by some op, and it is live to the end.
+  if (wAt(outputId) < 0) return fail(ErrorKind.Missing, Section.Model, Field.OutputTensor, -1);
+  store<i32>(LAST + (<usize>outputId << 2), <i32>n);
+  return 0;
+}
+
+@inline function opFail(kind: ErrorKind, field: Field, i: i32): i32 {
+  return fail(kind, Section.Ops, field, i);
+}
+
+/** One op record at `r` (its 20-byte header is known to be inside the section, which ends at `end`). */
+function checkOp(i: i32, r: u32, end: u32): i32 {
+  // Structure: a known code, the input and param counts it takes, the exact record size.
+  const code = rd_u16(r);
+  if (code >= OP_CODES || load<u8>(OP_INFO + (<usize>code << 2)) == 0) return opFail(ErrorKind.Unknown, Field.OpCode, i);
+  const info = OP_INFO + (<usize>code << 2);
+  const minIn = <u32>load<u8>(info), maxIn = <u32>load<u8>(info, 1), nParams = <u32>load<u8>(info, 2), flags = <u32>load<u8>(info, 3);
+  const nIn = rd_u16(r + 4), nPar = rd_u16(r + 6);
+  if (nIn < minIn || nIn > maxIn) return opFail(ErrorKind.Range, Field.InputCount, i);
+  if (nPar != nParams) return opFail(ErrorKind.Range, Field.ParamCount, i);
+  const recBytes = rd_u16(r + 2);
+  if (recBytes != OP_HDR + (((nIn + 1) >> 1) << 2) + (nPar << 2)) return opFail(ErrorKind.Range, Field.RecordBytes, i);
+  if (<u64>r + <u64>recBytes > <u64>end) return opFail(ErrorKind.Truncated, Field.RecordBytes, i);
+
+  // Tensor ids.
+  for (let k: u32 = 0; k < nIn; k++) {
+    if (rd_u16(r + OP_HDR + (k << 1)) >= tensorCount) return opFail(ErrorKind.Range, Field.InputId, i);
+  }
+  if ((nIn & 1) != 0 && rd_u16(r + OP_HDR + (nIn << 1)) != NO_ID) return opFail(ErrorKind.Range, Field.OpReserved, i);
+  const y = rd_u16(r + 8);
+  if (y >= tensorCount) return opFail(ErrorKind.Range, Field.OutputId, i);
+  const s = rd_u16(r + 10);
+  if ((flags & S_) != 0) {
+    if (s == NO_ID) return opFail(ErrorKind.Missing, Field.ScratchId, i);
+    if (s >= tensorCount) return opFail(ErrorKind.Range, Field.ScratchId, i);
+    if (tDtype(s) != DType.U8) return opFail(ErrorKind.Shape, Field.ScratchId, i);
+  } else if (s != NO_ID) {
+    return opFail(ErrorKind.Range, Field.ScratchId, i);
+  }
+
+  // Weights: 16-aligned and inside the Weights section, or none at all.
+  const wOff = rd_u32(r + 12), wBytes = rd_u32(r + 16);
+  if ((flags & W_) != 0) {
+    if ((wOff & 15) != 0) return opFail(ErrorKind.Align, Field.WeightsOffset, i);
+    if (wOff > weightsLen) return opFail(ErrorKind.Range, Field.WeightsOffset, i);
+    if (<u64>wOff + <u64>wBytes > <u64>weightsLen) return opFail(ErrorKind.Truncated, Field.WeightsBytes, i);
+  } else {
+    if (wOff != NO_WEIGHTS) return opFail(ErrorKind.Range, Field.WeightsOffset, i);
+    if (wBytes != 0) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+  }
+
+  // What the op itself requires of its tensors, weights, scratch and params.
+  const e = checkOpSemantics(i, code, r, nIn, y, s, wBytes);
+  if (e != 0) return e;
+
+  // Dataflow: inputs defined earlier; the output written once and never the model input (WRITE = -1).
+  for (let k: u32 = 0; k < nIn; k++) {
+    const t = rd_u16(r + OP_HDR + (k << 1));
+    if (wAt(t) == UNWRITTEN) return opFail(ErrorKind.Order, Field.InputId, i);
+    store<i32>(LAST + (<usize>t << 2), i);
+  }
+  if (wAt(y) != UNWRITTEN) return opFail(ErrorKind.Order, Field.OutputId, i);
+  store<i32>(WRITE + (<usize>y << 2), i);
+  // The output, inputs and scratch of one op do not overlap in the arena (inputs may share: they are only read).
+  for (let k: u32 = 0; k < nIn; k++) {
+    const t = rd_u16(r + OP_HDR + (k << 1));
+    if (tOverlap(y, t)) return opFail(ErrorKind.Overlap, Field.OutputId, i);
+    if (s != NO_ID && tOverlap(s, t)) return opFail(ErrorKind.Overlap, Field.ScratchId, i);
+  }
+  if (s != NO_ID && tOverlap(s, y)) return opFail(ErrorKind.Overlap, Field.ScratchId, i);
+  return 0;
+}
+
+// The arena plan against liveness: when op i writes its output (and its scratch), no tensor that is live across
+// op i (written before i, read at or after i; the model output is read "at the end") may share a byte with them.
+// ACTIVE holds exactly those tensors; they are pairwise disjoint, since each was checked when it was written.
+function checkLiveness(): i32 {
+  let nActive: u32 = 0;
+  if (lastAt(inputId) >= 0) { store<u32>(ACTIVE, inputId); nActive = 1; }
+  let pos = opRecs;
+  for (let i: i32 = 0; i < <i32>opCount; i++) {
+    // Drop the tensors whose last read is behind us.
+    let k: u32 = 0;
+    for (let j: u32 = 0; j < nActive; j++) {
+      const t = load<u32>(ACTIVE + (<usize>j << 2));
+      if (lastAt(t) >= i) { store<u32>(ACTIVE + (<usize>k << 2), t); k++; }
+    }
+    nActive = k;
+    const y = rd_u16(pos + 8), s = rd_u16(pos + 10);
+    for (let j: u32 = 0; j < nActive; j++) {
+      const t = load<u32>(ACTIVE + (<usize>j << 2));
+      if (tOverlap(t, y)) return opFail(ErrorKind.Overlap, Field.OutputId, i);
+      if (s != NO_ID && tOverlap(t, s)) return opFail(ErrorKind.Overlap, Field.ScratchId, i);
+    }
+    if (lastAt(y) > i) { store<u32>(ACTIVE + (<usize>nActive << 2), y); nActive++; }
+    pos += rd_u16(pos + 2);
+  }
+  return 0;
+}
+
+// ---- per-op requirements ----------------------------------------------------------------------------------
+
+@inline function dimsEqual(a: u32, b: u32): bool {
+  return tDim(a, 0) == tDim(b, 0) && tDim(a, 1) == tDim(b, 1) && tDim(a, 2) == tDim(b, 2);
+}
+
+/** Same int8 quantization (scale bits and zero point): ops that move int8 values without rescaling. */
+function sameQuant(a: u32, b: u32, i: i32): i32 {
+  if (tScaleBits(a) != tScaleBits(b)) return opFail(ErrorKind.Shape, Field.Scale, i);
+  if (tZeroPoint(a) != tZeroPoint(b)) return opFail(ErrorKind.Shape, Field.ZeroPoint, i);
+  return 0;
+}
+
+@inline function in1to255(v: i32): bool { return <u32>(v - 1) < 255; }
+
+/**
+ * Window geometry KH KW SH SW PT PL [DH DW] at `p` for input x and output y: kernel, stride, dilation 1..255,
+ * 0 <= PT <= (KH-1)*DH (likewise PL), and at most one window of bottom/right padding:
+ * (OH-1)*SH + (KH-1)*DH + 1 <= PT + H + (KH-1)*DH, i.e. (OH-1)*SH + 1 <= PT + H (likewise W).
+ */
+function checkWindow(i: i32, p: u32, x: u32, y: u32, dilated: bool): i32 {
+  const KH = rd_i32(p), KW = rd_i32(p + 4), SH = rd_i32(p + 8), SW = rd_i32(p + 12);
+  const PT = rd_i32(p + 16), PL = rd_i32(p + 20);
+  const DH = dilated ? rd_i32(p + 24) : 1, DW = dilated ? rd_i32(p + 28) : 1;
+  if (!in1to255(KH) || !in1to255(KW) || !in1to255(SH) || !in1to255(SW) || !in1to255(DH) || !in1to255(DW)) {
+    return opFail(ErrorKind.Range, Field.Param, i);
+  }
+  if (PT < 0 || PT > (KH - 1) * DH || PL < 0 || PL > (KW - 1) * DW) return opFail(ErrorKind.Range, Field.Param, i);
+  const OH = <i64>tDim(y, 0), OW = <i64>tDim(y, 1);
+  if ((OH - 1) * <i64>SH + 1 > <i64>PT + <i64>tDim(x, 0)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+  if ((OW - 1) * <i64>SW + 1 > <i64>PL + <i64>tDim(x, 1)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+  gKH = KH; gKW = KW; gSH = SH; gSW = SW; gDH = DH; gDW = DW;
+  return 0;
+}
+
+/** int8 requantization params at p: shift in [minShift, 62], then lo <= hi within -128..127. */
+function checkShiftLoHi(i: i32, p: u32, minShift: i32): i32 {
+  const shift = rd_i32(p), lo = rd_i32(p + 4), hi = rd_i32(p + 8);
+  if (shift < minShift || shift > 62) return opFail(ErrorKind.Range, Field.Param, i);
+  if (lo < -128 || hi > 127 || lo > hi) return opFail(ErrorKind.Range, Field.Param, i);
+  return 0;
+}
+
+/** f32 clamp params lo, hi at p: not NaN (infinities allowed) and lo <= hi. */
+function checkF32LoHi(i: i32, p: u32): i32 {
+  const lo = rd_f32(p), hi = rd_f32(p + 4);
+  if (!(lo <= hi)) return opFail(ErrorKind.Range, Field.Param, i); // false for NaN too
+  return 0;
+}
+
+/**
+ * Packed weight sizes: `need` is the layout's size computed in u64 from the file's values. Only once it fits an
+ * i32 is the kernel's own *_packed_bytes function called (its i32 arithmetic then cannot wrap), and the record's
+ * weights bytes must equal what the kernel says.
+ */
+@inline function weightsFit(need: u64): bool { return need <= I32_MAX; }
+
+/** The op's dtype pattern: input 0 and output of the given dtypes. */
+function dtypes(i: i32, x: u32, xdt: u32, y: u32, ydt: u32): i32 {
+  if (tDtype(x) != xdt) return opFail(ErrorKind.Shape, Field.InputId, i);
+  if (tDtype(y) != ydt) return opFail(ErrorKind.Shape, Field.OutputId, i);
+  return 0;
+}
+
+function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, wBytes: u32): i32 {
+  const x = rd_u16(r + OP_HDR);
+  const p = opParams(r, nIn);
+  let e: i32 = 0;
+  switch (code) {
+    case Op.Conv2dQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      const C = tDim(x, 2), N = tDim(y, 2), taps = gKH * gKW;
+      const need = ceil4(N) * <u64>taps * ceil4(C) + 16 * ceil4(N);
+      if (!weightsFit(need) || <u32>qs8_packed_bytes(<i32>N, taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      // Scratch: the padded image with 2-byte elements (the largest of the builds) + the tap table.
+      const Hp = (<u64>tDim(y, 0) - 1) * <u64>gSH + <u64>((gKH - 1) * gDH) + 1;
+      const Wp = (<u64>tDim(y, 1) - 1) * <u64>gSW + <u64>((gKW - 1) * gDW) + 1;
+      const img = Hp * Wp; // < 2^50
+      if (img > I32_MAX || img * ceil4(C) * 2 + 4 * <u64>taps > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DwConv2dQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      const C = tDim(x, 2);
+      const need = <u64>(gKH * gKW) * <u64>C + 8 * <u64>C;
+      if (!weightsFit(need) || <u32>qs8_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return 0;
+    }
+    case Op.DenseQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
+      const K = tBytes(x), N = tDim(y, 2); // K = H*W*C < 2^31 (the arena bound)
+      const need = ceil4(N) * ceil4(K) + 16 * ceil4(N);
+      if (!weightsFit(need) || <u32>qs8_packed_bytes(<i32>N, 1, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if (ceil4(K) * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.MaxPoolQs8:
+    case Op.AvgPoolQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = sameQuant(x, y, i)) != 0) return e; // these kernels keep the input's quantization
+      return checkWindow(i, p, x, y, false);
+    }
+    case Op.GlobalAvgPoolQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1 || tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      const mult = rd_i32(p), shift = rd_i32(p + 4);
+      if (mult < 0 || shift < 31 || shift > 62) return opFail(ErrorKind.Range, Field.Param, i);
+      return 0;
+    }
+    case Op.AddQs8: {
+      const b = rd_u16(r + OP_HDR + 2);
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDtype(b) != DType.I8 || !dimsEqual(b, x)) return opFail(ErrorKind.Shape, Field.InputId, i);
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if (rd_i32(p) < 0 || rd_i32(p + 4) < 0) return opFail(ErrorKind.Range, Field.Param, i); // ma, mb
+      return checkShiftLoHi(i, p + 8, 24);
+    }
+    case Op.Concat: {
+      const dt = tDtype(y);
+      if (dt != DType.I8 && dt != DType.F32) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      let sumC: u32 = 0; // at most 64 * 65535
+      for (let k: u32 = 0; k < nIn; k++) {
+        const t = rd_u16(r + OP_HDR + (k << 1));
+        if (tDtype(t) != dt || tDim(t, 0) != tDim(y, 0) || tDim(t, 1) != tDim(y, 1)) return opFail(ErrorKind.Shape, Field.InputId, i);
+        if (dt == DType.I8 && (e = sameQuant(t, y, i)) != 0) return e; // a pure copy: one quantization
+        sumC += tDim(t, 2);
+      }
+      if (sumC != tDim(y, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      return 0;
+    }
+    case Op.LutQs8: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if (wBytes != 256) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return 0;
+    }
+    case Op.Quantize:
+    case Op.Dequantize: {
+      const q = code == Op.Quantize;
+      if ((e = dtypes(i, x, q ? DType.F32 : DType.I8, y, q ? DType.I8 : DType.F32)) != 0) return e;
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      return 0;
+    }
+    case Op.Reshape: {
+      const dt = tDtype(x);
+      if (dt != DType.I8 && dt != DType.F32) return opFail(ErrorKind.Shape, Field.InputId, i);
+      if (tDtype(y) != dt || tBytes(y) != tBytes(x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if (dt == DType.I8) return sameQuant(x, y, i);
+      return 0;
+    }
+    case Op.Conv2dF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkF32LoHi(i, p + 32)) != 0) return e;
+      const K = <u64>(gKH * gKW) * <u64>tDim(x, 2), N = tDim(y, 2);
+      const need = ceil8(N) * (K + 1) * 4;
+      if (!weightsFit(need) || <u32>f32_packed_bytes(<i32>N, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if (64 * K > I32_MAX || <u32>f32_conv2d_scratch_bytes(<i32>K) > tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DwConv2dF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkF32LoHi(i, p + 32)) != 0) return e;
+      const C = tDim(x, 2);
+      const need = (<u64>(gKH * gKW) + 1) * <u64>C * 4;
+      if (!weightsFit(need) || <u32>f32_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return 0;
+    }
+    case Op.DenseF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkF32LoHi(i, p)) != 0) return e;
+      const K = <u64>(tBytes(x) >> 2), N = tDim(y, 2);
+      const need = ceil8(N) * (K + 1) * 4;
+      if (!weightsFit(need) || <u32>f32_packed_bytes(<i32>N, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return 0;
+    }
+    case Op.MaxPoolF32:
+    case Op.AvgPoolF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      return checkWindow(i, p, x, y, false);
+    }
+    case Op.GlobalAvgPoolF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1 || tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      return 0;
+    }
+    case Op.AddF32: {
+      const b = rd_u16(r + OP_HDR + 2);
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (tDtype(b) != DType.F32 || !dimsEqual(b, x)) return opFail(ErrorKind.Shape, Field.InputId, i);
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      return checkF32LoHi(i, p);
+    }
+    case Op.ActF32: {
+      if ((e = dtypes(i, x, DType.F32, y, DType.F32)) != 0) return e;
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      // kind 0 relu, 1 clamp(alpha, beta), 2 sigmoid, 3 hardswish, 4 leakyrelu(alpha), 5 hardsigmoid(alpha, beta)
+      const kind = rd_i32(p), aBits = rd_u32(p + 4), bBits = rd_u32(p + 8);
+      if (kind < 0 || kind > 5 || isNaN32(aBits) || isNaN32(bBits)) return opFail(ErrorKind.Range, Field.Param, i);
+      if (kind == 1) return checkF32LoHi(i, p + 4); // clamp bounds may be infinite
+      if (!isFinite32(aBits) || !isFinite32(bBits)) return opFail(ErrorKind.Range, Field.Param, i);
+      return 0;
+    }
+  }
+  return opFail(ErrorKind.Unknown, Field.OpCode, i); // unreachable: the code was checked
+}
