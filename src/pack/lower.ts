@@ -1,0 +1,237 @@
+// Lowering a graph to a .qwm program: the float program (f32 ops, for calibration and layers kept in float)
+// or the int8 program (qs8 ops) from a graph and its quantization. Packs each layer's weights in the order its
+// kernel reads them, creates the scratch buffers, and plans the arena by liveness (plan.ts).
+import { ChannelOrder, DType, Op, Resize } from "../../assembly/runtime/schema.ts";
+import { inferShapes, nodeInputs, type Act, type Graph, type Node, type Shape } from "../ir/graph.ts";
+import {
+  buildQs8Lut, f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm,
+  qs8ConvScratchBytes, qs8DenseScratchBytes, QwmPackError,
+} from "./layout.ts";
+import { planArena } from "./plan.ts";
+import { f32Bits, type OpDesc, type Program, type TensorDesc } from "./qwm.ts";
+import { actBounds, multipliers, roundHalfAway, type QParams } from "../quantize/params.ts";
+
+/** How a graph is quantized: activation parameters of every value, int8 weights of every conv / dense. */
+export interface QuantizedGraph {
+  act: Map<string, QParams>;
+  weights: Map<string, { q: Int8Array; scales: Float32Array }>;
+}
+
+export interface LowerOptions {
+  /** Share arena bytes between tensors whose lifetimes do not overlap (default true; false keeps all). */
+  reuse?: boolean;
+}
+
+export interface Lowered { program: Program; tensorOf: Map<string, number> }
+
+const ACT_KIND = { relu: 0, clip: 1, sigmoid: 2, hardswish: 3, leakyrelu: 4, hardsigmoid: 5 } as const;
+const ACT_FN: Record<keyof typeof ACT_KIND, (x: number, a: number, b: number) => number> = {
+  relu: (x) => Math.max(x, 0),
+  clip: (x, a, b) => Math.min(Math.max(x, a), b),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  hardswish: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
+  leakyrelu: (x, a) => (x < 0 ? x * a : x),
+  hardsigmoid: (x, a, b) => Math.max(Math.min(a * x + b, 1), 0),
+};
+
+function floatBounds(act: Act): [number, number] {
+  return act === "relu" ? [0, Infinity] : act === "relu6" ? [0, 6] : [-Infinity, Infinity];
+}
+
+class Builder {
+  tensors: TensorDesc[] = [];
+  ops: OpDesc[] = [];
+  chunks: Uint8Array[] = [];
+  wBytes = 0;
+  tensor(dtype: DType, shape: Shape, q: QParams = { scale: 0, zeroPoint: 0 }, name?: string): number {
+    this.tensors.push({ dtype, shape: [...shape] as Shape, offset: 0, scale: q.scale, zeroPoint: q.zeroPoint, name });
+    return this.tensors.length - 1;
+  }
+  scratch(bytes: number): number {
+    return this.tensor(DType.U8, [1, 1, Math.max(16, bytes)]);
+  }
+  weights(bytes: Uint8Array): { offset: number; bytes: number } {
+    const offset = this.wBytes;
+    this.chunks.push(bytes);
+    const pad = (16 - (bytes.length & 15)) & 15;
+    if (pad) this.chunks.push(new Uint8Array(pad));
+    this.wBytes += bytes.length + pad;
+    return { offset, bytes: bytes.length };
+  }
+  weightBlob(): Uint8Array {
+    const out = new Uint8Array(this.wBytes);
+    let at = 0;
+    for (const c of this.chunks) { out.set(c, at); at += c.length; }
+    return out;
+  }
+}
+
+const win = (n: { kernel: [number, number]; stride: [number, number]; pads: number[] }) =>
+  [n.kernel[0], n.kernel[1], n.stride[0], n.stride[1], n.pads[0], n.pads[1]];
+
+/** Depthwise weights [C][KH][KW] (the IR's [N][KH][KW][1]) to tap-major [KH*KW][C]. */
+function tapMajor<T extends Int8Array | Float32Array>(w: T, C: number, T_: number): T {
+  const out = new (w.constructor as any)(w.length) as T;
+  for (let c = 0; c < C; c++) for (let t = 0; t < T_; t++) out[t * C + c] = w[c * T_ + t];
+  return out;
+}
+
+function pixelQuant(g: Graph, q: QParams): { A: number[]; B: number[] } {
+  const p = g.preprocess, C = g.input.shape[2];
+  const A: number[] = [], B: number[] = [];
+  for (let c = 0; c < C; c++) {
+    A.push(Math.round(65536 * p.valueScale / (p.std[c] * q.scale)));
+    B.push(Math.round(65536 * (q.zeroPoint - p.mean[c] / (p.std[c] * q.scale))));
+  }
+  return { A, B };
+}
+
+function finish(g: Graph, b: Builder, tensorOf: Map<string, number>, opts: LowerOptions, inputQ?: QParams): Lowered {
+  const input = tensorOf.get(g.input.name)!, output = tensorOf.get(g.output)!;
+  const plan = planArena(b.tensors, b.ops, input, output, opts.reuse ?? true);
+  plan.offsets.forEach((o, i) => (b.tensors[i].offset = o));
+  const p = g.preprocess;
+  const pq = inputQ ? pixelQuant(g, inputQ) : { A: [], B: [] };
+  const program: Program = {
+    meta: {
+      inputTensor: input, outputTensor: output, arenaBytes: plan.arenaBytes,
+      channelOrder: { rgb: ChannelOrder.RGB, bgr: ChannelOrder.BGR, gray: ChannelOrder.Gray }[p.channelOrder],
+      resize: p.resize === "stretch" ? Resize.Stretch : Resize.ShorterSideCrop,
+      cropFraction: p.cropFraction, valueScale: p.valueScale, mean: p.mean, std: p.std, pixelA: pq.A, pixelB: pq.B,
+    },
+    tensors: b.tensors, ops: b.ops, weights: b.weightBlob(), labels: g.labels, provenance: g.provenance,
+  };
+  return { program, tensorOf };
+}
+
+/** The float program: every node on the fp32 kernels. */
+export function lowerFloat(g: Graph, opts: LowerOptions = {}): Lowered {
+  const shapes = inferShapes(g);
+  const b = new Builder();
+  const tensorOf = new Map<string, number>();
+  const t = (v: string) => tensorOf.get(v)!;
+  tensorOf.set(g.input.name, b.tensor(DType.F32, g.input.shape, undefined, g.input.name));
+  for (const n of g.nodes) {
+    const out = b.tensor(DType.F32, shapes.get(n.output)!, undefined, n.output);
+    tensorOf.set(n.output, out);
+    const inputs = nodeInputs(n).map(t);
+    const op = (code: Op, params: number[] = [], extra: Partial<OpDesc> = {}) => b.ops.push({ op: code, inputs, output: out, params, ...extra });
+    switch (n.op) {
+      case "conv": {
+        const [, , C] = shapes.get(n.input)!;
+        const [KH, KW] = n.kernel;
+        const [lo, hi] = floatBounds(n.act).map(f32Bits);
+        const geom = [...win(n), n.dilation[0], n.dilation[1]];
+        if (n.groups === 1) {
+          const K = KH * KW * C;
+          op(Op.Conv2dF32, [...geom, lo, hi], { weights: b.weights(packF32Gemm(n.weight, n.outChannels, K, n.bias)), scratch: b.scratch(f32ConvScratchBytes(K)) });
+        } else {
+          op(Op.DwConv2dF32, [...geom, lo, hi], { weights: b.weights(packF32Depthwise(n.weight, C, KH, KW, n.bias)) });
+        }
+        break;
+      }
+      case "dense": {
+        const [h, w, c] = shapes.get(n.input)!;
+        op(Op.DenseF32, floatBounds(n.act).map(f32Bits), { weights: b.weights(packF32Gemm(n.weight, n.outChannels, h * w * c, n.bias)) });
+        break;
+      }
+      case "maxpool": op(Op.MaxPoolF32, win(n)); break;
+      case "avgpool": op(Op.AvgPoolF32, win(n)); break;
+      case "gap": op(Op.GlobalAvgPoolF32); break;
+      case "add": op(Op.AddF32, floatBounds(n.act).map(f32Bits)); break;
+      case "concat": op(Op.Concat); break;
+      case "act": op(Op.ActF32, [ACT_KIND[n.kind], f32Bits(n.alpha), f32Bits(n.beta)]); break;
+      case "flatten": op(Op.Reshape); break;
+    }
+  }
+  return finish(g, b, tensorOf, opts);
+}
+
+/** The int8 program: every node on the qs8 kernels, with the activation and weight quantization of `qg`. */
+export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions = {}): Lowered {
+  const shapes = inferShapes(g);
+  const b = new Builder();
+  const tensorOf = new Map<string, number>();
+  const qOf = (v: string) => {
+    const q = qg.act.get(v);
+    if (!q) throw new QwmPackError(`value '${v}' has no quantization parameters`);
+    return q;
+  };
+  const t = (v: string) => tensorOf.get(v)!;
+  tensorOf.set(g.input.name, b.tensor(DType.I8, g.input.shape, qOf(g.input.name), g.input.name));
+  const same = (n: Node, a: QParams, o: QParams) => {
+    if (a.scale !== o.scale || a.zeroPoint !== o.zeroPoint) {
+      throw new QwmPackError(`node '${n.name}' (${n.op}): input and output must share scale and zero point`);
+    }
+  };
+  for (const n of g.nodes) {
+    const qy = qOf(n.output);
+    const out = b.tensor(DType.I8, shapes.get(n.output)!, qy, n.output);
+    tensorOf.set(n.output, out);
+    const inputs = nodeInputs(n).map(t);
+    const op = (code: Op, params: number[] = [], extra: Partial<OpDesc> = {}) => b.ops.push({ op: code, inputs, output: out, params, ...extra });
+    switch (n.op) {
+      case "conv":
+      case "dense": {
+        const [h, w, C] = shapes.get(n.input)!;
+        const qx = qOf(n.input);
+        const lw = qg.weights.get(n.name);
+        if (!lw) throw new QwmPackError(`node '${n.name}' (${n.op}) has no quantized weights`);
+        const N = n.outChannels;
+        const biasQ = Int32Array.from(n.bias, (bv, c) => roundHalfAway(bv / (qx.scale * lw.scales[c])));
+        const { mult, shift } = multipliers(Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
+        const { lo, hi } = actBounds(n.act, qy);
+        if (n.op === "dense") {
+          const K = h * w * C;
+          op(Op.DenseQs8, [shift, lo, hi], { weights: b.weights(packQs8Gemm(lw.q, N, 1, K, biasQ, mult)), scratch: b.scratch(qs8DenseScratchBytes(K)) });
+          break;
+        }
+        const [KH, KW] = n.kernel;
+        const geom = [...win(n), n.dilation[0], n.dilation[1]];
+        if (n.groups === 1) {
+          const [OH, OW] = shapes.get(n.output)!;
+          op(Op.Conv2dQs8, [...geom, shift, lo, hi], {
+            weights: b.weights(packQs8Gemm(lw.q, N, KH * KW, C, biasQ, mult)),
+            scratch: b.scratch(qs8ConvScratchBytes(OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
+          });
+        } else {
+          op(Op.DwConv2dQs8, [...geom, shift, lo, hi], { weights: b.weights(packQs8Depthwise(tapMajor(lw.q, C, KH * KW), C, KH, KW, biasQ, mult)) });
+        }
+        break;
+      }
+      case "maxpool":
+      case "avgpool":
+        same(n, qOf(n.input), qy);
+        op(n.op === "maxpool" ? Op.MaxPoolQs8 : Op.AvgPoolQs8, win(n));
+        break;
+      case "gap": {
+        const [h, w] = shapes.get(n.input)!;
+        const { mult, shift } = multipliers([qOf(n.input).scale / (h * w * qy.scale)]);
+        op(Op.GlobalAvgPoolQs8, [mult[0], shift]);
+        break;
+      }
+      case "add": {
+        const qa = qOf(n.inputs[0]), qb = qOf(n.inputs[1]);
+        const { mult, shift } = multipliers([qa.scale / qy.scale, qb.scale / qy.scale], 24);
+        const { lo, hi } = actBounds(n.act, qy);
+        op(Op.AddQs8, [mult[0], mult[1], shift, lo, hi]);
+        break;
+      }
+      case "concat":
+        for (const v of n.inputs) same(n, qOf(v), qy);
+        op(Op.Concat);
+        break;
+      case "act": {
+        const qx = qOf(n.input);
+        const table = buildQs8Lut((x) => ACT_FN[n.kind](x, n.alpha, n.beta), qx.scale, qx.zeroPoint, qy.scale, qy.zeroPoint);
+        op(Op.LutQs8, [], { weights: b.weights(new Uint8Array(table.buffer)) });
+        break;
+      }
+      case "flatten":
+        same(n, qOf(n.input), qy);
+        op(Op.Reshape);
+        break;
+    }
+  }
+  return finish(g, b, tensorOf, opts, qOf(g.input.name));
+}
