@@ -1,0 +1,14 @@
+// qwasm for browsers (and bundlers targeting them): the wasm builds are fetched from next to this module and
+// compiled while they stream in; string model sources are fetched relative to the page.
+import { loadModelWith, type LoadOptions, type Model, type ModelSource } from "../core/model.ts";
+import type { Host } from "../core/wasm.ts";
+import { wasmUrl } from "./wasm-urls.ts";
+
+export * from "../core/public.ts";
+
+const host: Host = { defaultWasm: wasmUrl };
+
+/** Loads a .qwm model: bytes, a URL (fetched) or a Response. */
+export function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model> {
+  return loadModelWith(host, source, options);
+}
