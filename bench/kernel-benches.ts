@@ -1,6 +1,6 @@
 // The shapes of npm run bench:kernels: each entry prepares its buffers in a KernelHost and returns the call.
 import type { KernelHost } from "../src/wasm/kernels.ts";
-import { packQs8Gemm } from "../src/pack/layout.ts";
+import { f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm } from "../src/pack/layout.ts";
 import { rng } from "../test/helpers/ref.ts";
 
 export interface Bench { name: string; macs: number; setup(h: KernelHost): () => void }
@@ -41,6 +41,56 @@ function qs8Dense(M: number, K: number, N: number): Bench {
   };
 }
 
+function f32Conv(c: Conv): Bench {
+  const O = outSize(c), P = c.K >> 1, K = c.K * c.K * c.C;
+  return {
+    name: `f32 conv2d ${c.K}x${c.K} ${c.C}->${c.N} @${c.H}x${c.H}${c.S > 1 ? ` s${c.S}` : ""}`,
+    macs: O * O * c.N * K,
+    setup(h) {
+      const r = rng(3);
+      const px = h.put(r.f32(c.H * c.H * c.C));
+      const pw = h.put(packF32Gemm(r.f32(c.N * K, 0.1), c.N, K, r.f32(c.N)));
+      const po = h.alloc(O * O * c.N * 4), ps = h.alloc(f32ConvScratchBytes(K));
+      const f = h.fn("f32_conv2d");
+      return () => f(px, c.H, c.H, c.C, po, O, O, c.N, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 0, Infinity, ps);
+    },
+  };
+}
+
+function dwConv(type: "qs8" | "f32", c: Conv): Bench {
+  const O = outSize(c), P = c.K >> 1, T = c.K * c.K;
+  return {
+    name: `${type} dwconv2d ${c.K}x${c.K} ${c.C}ch @${c.H}x${c.H}${c.S > 1 ? ` s${c.S}` : ""}`,
+    macs: O * O * c.C * T,
+    setup(h) {
+      const r = rng(4);
+      if (type === "f32") {
+        const px = h.put(r.f32(c.H * c.H * c.C)), po = h.alloc(O * O * c.C * 4);
+        const pw = h.put(packF32Depthwise(r.f32(c.C * T, 0.3), c.C, c.K, c.K, r.f32(c.C)));
+        const f = h.fn("f32_dwconv2d");
+        return () => f(px, c.H, c.H, c.C, po, O, O, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 0, 6);
+      }
+      const px = h.put(r.i8(c.H * c.H * c.C)), po = h.alloc(O * O * c.C);
+      const pw = h.put(packQs8Depthwise(r.i8(c.C * T, -127, 127), c.C, c.K, c.K, new Int32Array(c.C), new Int32Array(c.C).fill(1 << 24)));
+      const f = h.fn("qs8_dwconv2d");
+      return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, -128, -128, 127);
+    },
+  };
+}
+
+function f32Dense(M: number, K: number, N: number): Bench {
+  return {
+    name: `f32 dense ${K}->${N} batch ${M}`,
+    macs: M * K * N,
+    setup(h) {
+      const r = rng(5);
+      const px = h.put(r.f32(M * K)), pw = h.put(packF32Gemm(r.f32(N * K, 0.1), N, K, r.f32(N))), po = h.alloc(M * N * 4);
+      const f = h.fn("f32_fully_connected");
+      return () => f(M, N, K, px, pw, -Infinity, Infinity, po);
+    },
+  };
+}
+
 const RESNET: Conv[] = [
   { H: 32, C: 16, N: 16, K: 3, S: 1 },
   { H: 16, C: 32, N: 32, K: 3, S: 1 },
@@ -52,9 +102,21 @@ const POINTWISE: Conv[] = [
   { H: 8, C: 64, N: 128, K: 1, S: 1 },
 ];
 
+const DEPTHWISE: Conv[] = [
+  { H: 16, C: 32, N: 32, K: 3, S: 1 },
+  { H: 16, C: 32, N: 32, K: 3, S: 2 },
+  { H: 8, C: 64, N: 64, K: 3, S: 1 },
+];
+
 export const benches: Bench[] = [
   ...RESNET.map(qs8Conv),
+  ...RESNET.map(f32Conv),
   ...POINTWISE.map(qs8Conv),
+  ...POINTWISE.map(f32Conv),
+  ...DEPTHWISE.map((c) => dwConv("qs8", c)),
+  ...DEPTHWISE.map((c) => dwConv("f32", c)),
   qs8Dense(1, 64, 10),
+  f32Dense(1, 64, 10),
   qs8Dense(64, 64, 10),
+  f32Dense(64, 64, 10),
 ];

@@ -25,7 +25,7 @@
 //
 // Micro-kernel: 4 output pixels x 4 output channels of accumulators, k stepped by 4.
 
-import { requant, requant_i32x4, narrow_i32x4x2_to_i8 } from "./requant";
+import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 
 /** Bytes per activation element in the A operand of this build. */
 export function a_elem_bytes(): i32 {
@@ -112,11 +112,10 @@ function store_lanes(p: usize, v: v128, n: i32): void {
   }
 }
 
-// Stores 4 pixels x nc channels: v_r holds pixel r's clamped i32 lanes; only the first nr pixels are real.
+// Stores 4 pixels x nc channels: b01 holds pixels 0 and 1 (bytes 0..3, 4..7), b23 pixels 2 and 3;
+// only the first nr pixels are real.
 @inline
-function store_block(o: usize, N: i32, nr: i32, nc: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const b01 = narrow_i32x4x2_to_i8(v0, v1); // bytes 0..3 pixel 0, 4..7 pixel 1
-  const b23 = narrow_i32x4x2_to_i8(v2, v3);
+function store_block(o: usize, N: i32, nr: i32, nc: i32, b01: v128, b23: v128): void {
   store_lanes(o, b01, nc);
   if (nr > 1) store_lanes(o + <usize>N, v128.shuffle<i32>(b01, b01, 1, 1, 1, 1), nc);
   if (nr > 2) store_lanes(o + <usize>(2 * N), b23, nc);
@@ -131,13 +130,15 @@ function igemm_simd(
   const Np = ceil4(N);
   const bias = pw + <usize>(Np * K);
   const mult = bias + <usize>(Np << 2);
-  const zyv = i32x4.splat(zy), lov = i32x4.splat(lo), hiv = i32x4.splat(hi);
+  // requantization constants (requant_sm_i32x4x2_i8 in requant.ts: identical to requant lane by lane)
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>(cb * K);
     const bv = v128.load(bias + (<usize>cb << 2));
-    const mv = v128.load(mult + (<usize>cb << 2));
+    const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
     const nc = min(4, N - cb);
     for (let p = p0; p < p1; p += 4) {
       const nr = min(4, p1 - p);
@@ -176,8 +177,8 @@ function igemm_simd(
       const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
       const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
-        requant_i32x4(s0, mv, shift, zyv, lov, hiv), requant_i32x4(s1, mv, shift, zyv, lov, hiv),
-        requant_i32x4(s2, mv, shift, zyv, lov, hiv), requant_i32x4(s3, mv, shift, zyv, lov, hiv));
+        requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
+        requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
     }
   }
 }
@@ -192,7 +193,8 @@ function igemm_relaxed(
   const mult = bias + <usize>(Np << 2);
   const sumw = mult + <usize>(Np << 2);
   const sumwn = sumw + <usize>(Np << 2);
-  const zyv = i32x4.splat(zy), lov = i32x4.splat(lo), hiv = i32x4.splat(hi), zxv = i32x4.splat(zx);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi), zxv = i32x4.splat(zx);
   const zero = i32x4.splat(0);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
@@ -201,7 +203,7 @@ function igemm_relaxed(
     const off = <usize>cb << 2;
     // bias + sumwn - zx * sumw turns dot(x, w+) + dot(~x, w-) into sum (x - zx) * w.
     const bv = i32x4.sub(i32x4.add(v128.load(bias + off), v128.load(sumwn + off)), i32x4.mul(zxv, v128.load(sumw + off)));
-    const mv = v128.load(mult + off);
+    const mv = i32x4.shl(v128.load(mult + off), pre);
     const nc = min(4, N - cb);
     for (let p = p0; p < p1; p += 4) {
       const nr = min(4, p1 - p);
@@ -237,8 +239,8 @@ function igemm_relaxed(
       }
       c0 = i32x4.add(c0, n0); c1 = i32x4.add(c1, n1); c2 = i32x4.add(c2, n2); c3 = i32x4.add(c3, n3);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
-        requant_i32x4(c0, mv, shift, zyv, lov, hiv), requant_i32x4(c1, mv, shift, zyv, lov, hiv),
-        requant_i32x4(c2, mv, shift, zyv, lov, hiv), requant_i32x4(c3, mv, shift, zyv, lov, hiv));
+        requant_sm_i32x4x2_i8(c0, c1, mv, mv, rnd, kq, zyv, lov, hiv),
+        requant_sm_i32x4x2_i8(c2, c3, mv, mv, rnd, kq, zyv, lov, hiv));
     }
   }
 }
