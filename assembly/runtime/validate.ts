@@ -308,8 +308,8 @@ function checkTensor(id: u32): i32 {
   if ((rd_u8(r + 1) | rd_u8(r + 2) | rd_u8(r + 3)) != 0) return fail(ErrorKind.Range, Section.Tensors, Field.TensorReserved, idx);
   const H = rd_u32(r + 4), W = rd_u32(r + 8), C = rd_u32(r + 12);
   if (H - 1 >= MAX_D || W - 1 >= MAX_D || C - 1 >= MAX_D) return fail(ErrorKind.Range, Section.Tensors, Field.Dims, idx);
-  // Scratch buffers are 1 x 1 x bytes.
-  if (dt == DType.U8 && (H != 1 || W != 1)) return fail(ErrorKind.Shape, Section.Tensors, Field.Dims, idx);
+  // Scratch buffers are 1 x rows x C bytes (1 x 1 x bytes, or rows of 4096 bytes when larger).
+  if (dt == DType.U8 && H != 1) return fail(ErrorKind.Shape, Section.Tensors, Field.Dims, idx);
   // bytes = H * W * C * element size, exactly (at most 2^50: exact in u64).
   const eb: u64 = dt == DType.F32 ? 4 : 1;
   const bytes = rd_u32(r + 20);

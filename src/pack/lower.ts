@@ -47,8 +47,10 @@ class Builder {
     this.tensors.push({ dtype, shape: [...shape] as Shape, offset: 0, scale: q.scale, zeroPoint: q.zeroPoint, name });
     return this.tensors.length - 1;
   }
+  /** A u8 scratch tensor of at least `bytes` (dims stay within the format's 65535 by using rows of 4096). */
   scratch(bytes: number): number {
-    return this.tensor(DType.U8, [1, 1, Math.max(16, bytes)]);
+    const b = Math.max(16, bytes);
+    return this.tensor(DType.U8, b <= 4096 ? [1, 1, b] : [1, Math.ceil(b / 4096), 4096]);
   }
   weights(bytes: Uint8Array): { offset: number; bytes: number } {
     const offset = this.wBytes;

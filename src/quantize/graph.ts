@@ -47,3 +47,25 @@ export function quantizeGraph(g: Graph, ranges: Ranges, opts: QuantizeOptions = 
   }
   return { act, weights };
 }
+
+/**
+ * The quantization a QDQ / QLinear model carries, completed for lowering: values without parameters take
+ * their input's where the int8 kernels need equal parameters (pools, flatten); layers without given int8
+ * weights get per-channel symmetric ones. Throws naming the first value that still lacks parameters.
+ */
+export function quantizationFromModel(g: Graph, given: QuantizedGraph, opts: QuantizeOptions = {}): QuantizedGraph {
+  const act = new Map(given.act);
+  for (const n of g.nodes) {
+    if ((n.op === "maxpool" || n.op === "avgpool" || n.op === "flatten") && act.has(n.input)) act.set(n.output, act.get(n.input)!);
+  }
+  for (const v of [g.input.name, ...g.nodes.map((n) => n.output)]) {
+    if (!act.has(v)) throw new Error(`value '${v}' has no quantization parameters in the model; calibrate it (--calib)`);
+  }
+  const weights = new Map(given.weights);
+  for (const n of g.nodes) {
+    if ((n.op === "conv" || n.op === "dense") && !weights.has(n.name)) {
+      weights.set(n.name, quantizeWeights(n.weight, n.outChannels, opts.perChannel ?? true));
+    }
+  }
+  return { act, weights };
+}

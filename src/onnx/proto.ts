@@ -1,0 +1,91 @@
+// Decoding ONNX protobuf with the maintained onnx-proto definitions (protobufjs), and turning its tensors and
+// attributes into plain numbers. The only file that touches the protobuf classes.
+import onnxProto from "onnx-proto";
+import { QwmOnnxError } from "./types.ts";
+
+const { onnx } = onnxProto as any;
+
+export type OnnxModel = any;
+export type OnnxNode = any;
+
+export function decodeModel(bytes: Uint8Array): OnnxModel {
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new QwmOnnxError("ONNX_DECODE", `not a valid ONNX model: ${(e as Error).message}`);
+  }
+}
+
+export function decodeTensorProto(bytes: Uint8Array): any {
+  try {
+    return onnx.TensorProto.decode(bytes);
+  } catch (e) {
+    throw new QwmOnnxError("ONNX_DECODE", `not a valid ONNX tensor: ${(e as Error).message}`);
+  }
+}
+
+/** ONNX TensorProto.DataType values the importer reads. */
+export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
+
+/** A constant tensor: dims and values (as numbers; int64 as JS numbers). */
+export interface Const { dims: number[]; dtype: number; data: ArrayLike<number> }
+
+const num = (x: any): number => (typeof x === "number" ? x : x && typeof x.toNumber === "function" ? x.toNumber() : Number(x));
+
+export function tensorToConst(t: any): Const {
+  const dims: number[] = (t.dims ?? []).map(num);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const dtype: number = t.dataType;
+  const raw: Uint8Array | undefined = t.rawData && t.rawData.length ? t.rawData : undefined;
+  if (t.dataLocation === 1) throw new QwmOnnxError("ONNX_UNSUPPORTED", `tensor '${t.name}': external data is not supported; save the model with its weights inside`);
+  const view = (ctor: any, bpe: number) => {
+    if (!raw) return undefined;
+    if (raw.length !== n * bpe) throw new QwmOnnxError("ONNX_INVALID", `tensor '${t.name}': raw data has ${raw.length} bytes, expected ${n * bpe}`);
+    const copy = new Uint8Array(raw); // a copy at offset 0 (protobuf gives views into a shared buffer)
+    return new ctor(copy.buffer, copy.byteOffset, n);
+  };
+  let data: ArrayLike<number>;
+  switch (dtype) {
+    case DT.FLOAT: data = view(Float32Array, 4) ?? Float32Array.from(t.floatData ?? []); break;
+    case DT.DOUBLE: data = view(Float64Array, 8) ?? Float64Array.from(t.doubleData ?? []); break;
+    case DT.UINT8: data = view(Uint8Array, 1) ?? Uint8Array.from(t.int32Data ?? []); break;
+    case DT.INT8: data = view(Int8Array, 1) ?? Int8Array.from(t.int32Data ?? []); break;
+    case DT.INT16: data = view(Int16Array, 2) ?? Int16Array.from(t.int32Data ?? []); break;
+    case DT.UINT16: data = view(Uint16Array, 2) ?? Uint16Array.from(t.int32Data ?? []); break;
+    case DT.INT32: data = view(Int32Array, 4) ?? Int32Array.from(t.int32Data ?? []); break;
+    case DT.BOOL: data = view(Uint8Array, 1) ?? Uint8Array.from(t.int32Data ?? []); break;
+    case DT.INT64: {
+      if (raw) {
+        if (raw.length !== n * 8) throw new QwmOnnxError("ONNX_INVALID", `tensor '${t.name}': raw data has ${raw.length} bytes, expected ${n * 8}`);
+        const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        data = Array.from({ length: n }, (_, i) => Number(v.getBigInt64(i * 8, true)));
+      } else data = (t.int64Data ?? []).map(num);
+      break;
+    }
+    default:
+      throw new QwmOnnxError("ONNX_UNSUPPORTED", `tensor '${t.name}': data type ${dtype} is not supported (float, double, int8/16/32/64, uint8/16, bool are)`);
+  }
+  if (data.length !== n) throw new QwmOnnxError("ONNX_INVALID", `tensor '${t.name}': ${data.length} values for dims [${dims}]`);
+  return { dims, dtype, data };
+}
+
+/** Attributes of a node as plain values: numbers, number arrays, strings, or Const tensors. */
+export function attributes(node: OnnxNode): Map<string, any> {
+  const m = new Map<string, any>();
+  for (const a of node.attribute ?? []) {
+    switch (a.type) {
+      case 1: m.set(a.name, a.f); break; // FLOAT
+      case 2: m.set(a.name, num(a.i)); break; // INT
+      case 3: m.set(a.name, new TextDecoder().decode(a.s)); break; // STRING
+      case 4: m.set(a.name, tensorToConst(a.t)); break; // TENSOR
+      case 6: m.set(a.name, Array.from(a.floats ?? [])); break; // FLOATS
+      case 7: m.set(a.name, (a.ints ?? []).map(num)); break; // INTS
+      default: m.set(a.name, { unsupportedType: a.type });
+    }
+  }
+  return m;
+}
+
+export const dimsOf = (vi: any): (number | null)[] =>
+  (vi?.type?.tensorType?.shape?.dim ?? []).map((d: any) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : null));
+export const elemTypeOf = (vi: any): number => vi?.type?.tensorType?.elemType ?? 0;
