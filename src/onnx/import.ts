@@ -38,16 +38,24 @@ export interface ImportOptions {
   labels?: string[];
 }
 
+const TYPE_NAMES: Record<number, string> = {
+  0: "undefined (not a tensor)", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "string",
+  9: "bool", 10: "float16", 11: "double", 12: "uint32", 13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16",
+};
+
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Imported {
   const model = decodeModel(bytes);
   const g = model.graph;
   if (!g) throw new QwmOnnxError("ONNX_INVALID", "the model has no graph");
+  // Opsets before 7 are read too: the supported ops mean the same there, except the forms handled per node
+  // (Add/Sub/Mul/Div `broadcast` + `axis`, Reshape's `shape` attribute, Concat's default axis, Pad's
+  // `paddings`, Cast's `to` by name, BatchNormalization's `is_test`).
+  let opset = 0;
   for (const o of model.opsetImport ?? []) {
     if ((o.domain ?? "") !== "" && o.domain !== "ai.onnx") continue;
-    const v = typeof o.version === "number" ? o.version : Number(o.version);
-    if (v < 7) throw new QwmOnnxError("ONNX_UNSUPPORTED", `opset ${v} is too old (7 and later are supported)`);
+    opset = typeof o.version === "number" ? o.version : Number(o.version);
   }
   const vals = new Map<string, Val>();
   for (const t of g.initializer ?? []) vals.set(t.name, { k: "const", c: tensorToConst(t) });
@@ -74,7 +82,12 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   let input: OnnxIo;
   let graphInputShape: [number, number, number];
   const inName = irName(inVi.name);
-  const integerInput = [DT.UINT8, DT.INT8, DT.INT32, DT.INT16, DT.UINT16].includes(elemTypeOf(inVi) as any);
+  const inType = elemTypeOf(inVi);
+  const integerInput = [DT.UINT8, DT.INT8, DT.INT32, DT.INT16, DT.UINT16].includes(inType as any);
+  if (inType !== DT.FLOAT && !integerInput) {
+    // qwasm computes in float32 (and integers): a double, float16 or string input would change the numbers
+    throw new QwmOnnxError("ONNX_UNSUPPORTED", `input '${inVi.name}' has element type ${TYPE_NAMES[inType] ?? inType}; supported: float32, int8/16/32, uint8/16`);
+  }
   const inQ: QParams | undefined = integerInput ? { scale: 1, zeroPoint: 0 } : undefined;
   if (inDims.length === 4) {
     const [, a, b, c] = inDims;
@@ -100,6 +113,10 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
     throw new QwmOnnxError("ONNX_UNSUPPORTED", `input '${inVi.name}' has rank ${inDims.length}; supported: [N, C, H, W] images and [N, K] vectors`);
   }
   if (inQ) quantAct.set(inName, inQ);
+  // the .qwm input is an image of 1 (gray) or 3 (RGB / BGR) channels; an [N, K] vector is a 1x1 image of K channels
+  if (graphInputShape[2] !== 1 && graphInputShape[2] !== 3) {
+    throw new QwmOnnxError("ONNX_UNSUPPORTED", `input '${inVi.name}' of dims [${inDims.map((d) => d ?? "N")}] has ${graphInputShape[2]} channels; supported: images of 1 (gray) or 3 (RGB / BGR) channels ([N, K] vectors count as K channels)`);
+  }
 
   const graphOutputs = (g.output ?? []).map((o: any) => o.name);
   if (graphOutputs.length !== 1) throw new QwmOnnxError("ONNX_UNSUPPORTED", `graphs with ${graphOutputs.length} outputs are not supported (one: the class scores)`);
@@ -114,6 +131,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
       fail("ONNX_UNSUPPORTED", `op type is not supported; supported ops: ${SUPPORTED_OPS.join(", ")}`);
     }
     const at = attributes(node);
+    if (typeof at.get("to") === "string") at.set("to", (DT as Record<string, number>)[at.get("to")] ?? -1); // Cast-1: type by name
     const inp = (i: number): Val | undefined => {
       const n = node.input[i];
       if (n === undefined || n === "") return undefined;
@@ -347,10 +365,14 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
         const x = act(0);
         const [s, b, m, v] = [1, 2, 3, 4].map((i) => cst(i, ["", "scale", "B", "mean", "var"][i]).data);
         const eps = at.get("epsilon") ?? 1e-5;
+        if ((at.get("spatial") ?? 1) !== 1) fail("ONNX_UNSUPPORTED", "spatial=0 (per-element statistics); supported: spatial=1");
+        if ((at.get("training_mode") ?? 0) !== 0 || (opset > 0 && opset < 7 && !at.get("is_test")) || node.output.slice(1).some((o: string) => o !== "")) {
+          fail("ONNX_UNSUPPORTED", "training mode (batch statistics); supported: inference with the given mean and variance");
+        }
         const C = x.dims[0];
         const w = Float32Array.from({ length: C }, (_, c) => s[c] / Math.sqrt(v[c] + eps));
         const y = newVal();
-        nodes.push(affineNode(nodeName, x.v, y, C, w, Float32Array.from({ length: C }, (_, c) => b[c] - m[c] * w[c])));
+        nodes.push(affineNode(nodeName, x.v, y, C, toIrOrder(w, x), toIrOrder(Float32Array.from({ length: C }, (_, c) => b[c] - m[c] * w[c]), x)));
         out(0, { ...x, v: y, q: undefined });
         return;
       }
@@ -388,7 +410,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
         if (a.k === "act" && b.k === "act") {
           if (node.opType !== "Add") fail("ONNX_UNSUPPORTED", `${node.opType} of two activations; supported: Add of two activations, ${node.opType} by a constant`);
           const x = act(0), z = act(1);
-          if (x.dims.join() !== z.dims.join() || x.layout !== z.layout) fail("ONNX_UNSUPPORTED", `Add of shapes [${x.dims}] and [${z.dims}]: broadcasting between activations is not supported`);
+          if (x.dims.join() !== z.dims.join() || x.layout !== z.layout || String(x.chw) !== String(z.chw)) fail("ONNX_UNSUPPORTED", `Add of shapes [${x.dims}] and [${z.dims}]: broadcasting between activations is not supported`);
           const y = newVal();
           nodes.push({ op: "add", name: nodeName, inputs: [x.v, z.v], output: y, act: "none" });
           out(0, { ...x, v: y, q: undefined, chw: x.chw });
@@ -398,7 +420,16 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
         const x = act(actFirst ? 0 : 1);
         const c = (actFirst ? b : a) as { k: "const"; c: Const };
         const C = x.dims[0];
-        const per = perChannelConst(c.c, x, fail);
+        let cc = c.c;
+        if (at.get("broadcast")) {
+          // opsets before 7: B is broadcast to A's shape, aligned at `axis` (or at the end)
+          if (!actFirst) fail("ONNX_UNSUPPORTED", "legacy broadcast of a constant first operand");
+          const rank = x.layout === "nchw" ? 4 : 2;
+          const ax = at.has("axis") ? (at.get("axis") < 0 ? at.get("axis") + rank : at.get("axis")) : rank - cc.dims.length;
+          if (ax < 0 || ax + cc.dims.length > rank) fail("ONNX_INVALID", `broadcast of [${cc.dims}] at axis ${ax} of a rank-${rank} value`);
+          cc = { ...cc, dims: [...Array(ax).fill(1), ...cc.dims, ...Array(rank - ax - cc.dims.length).fill(1)] };
+        }
+        const per = toIrOrder(perChannelConst(cc, x, fail), x);
         const ones = Float32Array.from({ length: C }, () => 1), zeros = new Float32Array(C);
         let w: Float32Array = ones, sh: Float32Array = zeros;
         switch (node.opType) {
@@ -476,7 +507,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
       }
       case "Reshape": {
         const x = act(0);
-        const shape = Array.from(cst(1, "shape").data);
+        const shape: number[] = at.has("shape") ? at.get("shape") : Array.from(cst(1, "shape").data);
         const total = prod(x.dims);
         const dims = shape.map((d, i) => (d === 0 && !(at.get("allowzero") ?? 0) ? (i === 0 ? 1 : [1, ...x.dims][i]) : d));
         const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
@@ -485,7 +516,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
         const rest = full.slice(1);
         if (prod(rest) !== total) fail("ONNX_UNSUPPORTED", `Reshape to [${shape}] of [${x.dims}]: the batch must stay the first axis`);
         if (rest.length === 1) { out(0, x.layout === "nc" ? x : flatten(x, nodes, nodeName, newVal)); return; }
-        if (rest.length === 3 && rest[1] === 1 && rest[2] === 1 && (x.layout === "nc" || (x.dims[1] === 1 && x.dims[2] === 1))) {
+        if (rest.length === 3 && rest[1] === 1 && rest[2] === 1 && ((x.layout === "nc" && !x.chw) || (x.dims[1] === 1 && x.dims[2] === 1))) {
           out(0, { k: "act", v: x.v, dims: rest, layout: "nchw", q: x.q });
           return;
         }
@@ -497,7 +528,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
       case "Unsqueeze": {
         const x = act(0);
         const axes: number[] = (at.get("axes") ?? (inp(1) ? Array.from(cst(1, "axes").data) : [])).slice().sort();
-        if (node.opType === "Unsqueeze" && x.layout === "nc" && axes.join() === "2,3") {
+        if (node.opType === "Unsqueeze" && x.layout === "nc" && !x.chw && axes.join() === "2,3") {
           out(0, { k: "act", v: x.v, dims: [x.dims[0], 1, 1], layout: "nchw", q: x.q });
           return;
         }
@@ -523,7 +554,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
       }
       case "Concat": {
         const xs = node.input.map((_: string, i: number) => act(i));
-        const axis = at.get("axis");
+        const axis = at.get("axis") ?? 1; // Concat-1..3: default 1 (later opsets require it)
         const rank = xs[0].layout === "nchw" ? 4 : 2;
         if ((axis < 0 ? axis + rank : axis) !== 1) fail("ONNX_UNSUPPORTED", `Concat on axis ${axis}; supported: channels (axis 1)`);
         if (xs.some((x: ActVal) => x.layout !== xs[0].layout || x.chw || x.dims.slice(1).join() !== xs[0].dims.slice(1).join())) {
@@ -547,7 +578,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
       case "Pad": {
         const x = act(0);
         const mode = at.get("mode") ?? "constant";
-        const pads: number[] = at.get("pads") ?? (inp(1) ? Array.from(cst(1, "pads").data) : []);
+        const pads: number[] = at.get("pads") ?? at.get("paddings") ?? (inp(1) ? Array.from(cst(1, "pads").data) : []);
         const value = at.get("value") ?? (inp(2) ? cst(2, "constant_value").data[0] : 0);
         if (mode !== "constant" || value !== 0) fail("ONNX_UNSUPPORTED", `Pad mode '${mode}' value ${value}; supported: constant zero padding before a Conv`);
         if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0)) fail("ONNX_UNSUPPORTED", "Pad of other than the spatial axes (or negative pads)");
@@ -574,6 +605,9 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   if (!ov) throw new QwmOnnxError("ONNX_INVALID", `graph output '${outName}' is not produced by any node`);
   if (ov.k !== "act") throw new QwmOnnxError("ONNX_UNSUPPORTED", `graph output '${outName}' is a constant`);
   if (ov.pad) throw new QwmOnnxError("ONNX_UNSUPPORTED", `graph output '${outName}' is a padded value`);
+  if (ov.v === inName) {
+    throw new QwmOnnxError("ONNX_UNSUPPORTED", `graph output '${outName}' is the input itself (after Identity, Dropout, Cast to float or a final Softmax, which the SDK applies): a model must compute at least one layer`);
+  }
   const output: OnnxIo & { chw?: [number, number, number] } = { name: outName, layout: ov.layout, dims: ov.dims };
   if (ov.chw) output.chw = ov.chw;
 
@@ -610,6 +644,15 @@ function flatten(x: ActVal, nodes: Node[], name: string, newVal: () => string): 
   const y = newVal();
   nodes.push({ op: "flatten", name, input: x.v, output: y });
   return { k: "act", v: y, dims: [C * H * W], layout: "nc", chw: H * W > 1 ? [C, H, W] : undefined, q: x.q };
+}
+
+/** Per-channel values in ONNX order to the IR's order (a flattened image keeps NHWC order: see flattenPerm). */
+function toIrOrder(per: Float32Array, x: ActVal): Float32Array {
+  if (!x.chw) return per;
+  const perm = flattenPerm(x);
+  const out = new Float32Array(per.length);
+  for (let k = 0; k < per.length; k++) out[perm[k]] = per[k];
+  return out;
 }
 
 /** perm[k] = IR (h, w, c) index of ONNX (c, h, w) index k for a flattened value (identity otherwise). */
@@ -692,10 +735,13 @@ function registerWeightQuant(map: Map<string, { q: Int8Array; scales: Float32Arr
 /** A constant operand of an elementwise op on an activation, as one value per channel. */
 function perChannelConst(c: Const, x: ActVal, fail: (c: any, m: string) => never): Float32Array {
   const C = x.dims[0];
-  if (c.data.length === 1) return Float32Array.from({ length: C }, () => c.data[0]);
-  if (c.data.length === C) {
+  // numpy broadcasting: the constant's dims align with the activation's [N, C, H, W] or [N, K] at the end,
+  // so one value per channel is [C, 1, 1] / [1, C, 1, 1] for images and [K] / [1, K] for vectors
+  const rank = x.layout === "nchw" ? 4 : 2;
+  if (c.dims.length <= rank && c.data.length === 1) return Float32Array.from({ length: C }, () => c.data[0]);
+  if (c.dims.length <= rank && c.data.length === C) {
     const d = c.dims.filter((v) => v !== 1);
-    const channelAxisOk = x.layout === "nc" || c.dims.length <= 1 || c.dims[c.dims.length - 3] === C || c.dims.length === 3 && c.dims[0] === C;
+    const channelAxisOk = x.layout === "nc" ? c.dims[c.dims.length - 1] === C : c.dims[c.dims.length - 3] === C;
     if (d.length === 1 && channelAxisOk) return Float32Array.from(c.data);
   }
   return fail("ONNX_UNSUPPORTED", `constant of shape [${c.dims}] against an activation of shape [${x.dims}]; supported: a scalar or one value per channel`);
