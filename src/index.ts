@@ -1,4 +1,15 @@
 // The qwasm toolkit's programmatic API (package entry "qwasm/toolkit"): ONNX import, calibration, quantization,
-// packing and reports, run where a model is prepared (Node). Kept apart from the deployable SDK (sdk/, the
-// package's main entry) so that the runtime users ship stays small. Filled in by the toolkit's owners.
-export {};
+// packing, evaluation and inspection, run where a model is prepared (Node). Kept apart from the deployable SDK
+// (sdk/, the package's main entry) so that the runtime users ship stays small. The CLI (src/cli) is built on it.
+export { VERSION, QwmUsageError, loadOnnx, quantize, floatQwm, evaluate, describe, modelPixels } from "./api.ts";
+export type { QuantizeOptions, QuantizeResult, EvalReport, ModelOptions, Progress } from "./api.ts";
+export { importOnnx, SUPPORTED_OPS } from "./onnx/import.ts";
+export { QwmOnnxError, type Imported } from "./onnx/types.ts";
+export { readDataset, decodeImage, readLabels, toModelPixels, normalizedFloats, QwmDataError, type Dataset } from "./data/index.ts";
+export { calibrate, chooseCalibration, collectStats, rangesFrom, CALIBRATION_METHODS, type CalibrationMethod } from "./calibrate/index.ts";
+export { quantizeGraph, quantizationFromModel } from "./quantize/graph.ts";
+export { lowerFloat, lowerQuantized } from "./pack/lower.ts";
+export { writeQwm } from "./pack/qwm.ts";
+export { readQwm, layers } from "./pack/read.ts";
+export { Runner } from "./engine/runner.ts";
+export type { Graph, Node, Preprocess } from "./ir/graph.ts";

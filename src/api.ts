@@ -1,0 +1,178 @@
+// The toolkit's programmatic API: what the `qwasm` CLI does, as functions (package entry "qwasm/toolkit").
+// ONNX in, calibration on our own fp32 engine, int8 quantization, .qwm out; evaluation and inspection.
+import { readFileSync } from "node:fs";
+import type { Graph, Preprocess } from "./ir/graph.ts";
+import { importOnnx } from "./onnx/import.ts";
+import type { Imported } from "./onnx/types.ts";
+import { lowerFloat, lowerQuantized } from "./pack/lower.ts";
+import { writeQwm } from "./pack/qwm.ts";
+import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
+import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
+import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
+import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
+import { Runner } from "./engine/runner.ts";
+import { readBuild } from "./wasm/module.ts";
+
+export const VERSION = "0.1.0";
+
+export class QwmUsageError extends Error {
+  readonly code = "USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "QwmUsageError";
+  }
+}
+
+export type Progress = (done: number, total: number, what: string) => void;
+
+export interface ModelOptions {
+  /** Preprocessing overrides for an ONNX model (a .qwm carries its own). */
+  preprocess?: Partial<Preprocess>;
+  /** Class names, one per output. */
+  labels?: string[];
+}
+
+/** An ONNX model from a path or bytes, as the graph IR. */
+export function loadOnnx(source: string | Uint8Array, opts: ModelOptions = {}): Imported {
+  const bytes = typeof source === "string" ? readFileSync(source) : source;
+  return importOnnx(bytes, { preprocess: opts.preprocess, labels: opts.labels });
+}
+
+export interface QuantizeOptions extends ModelOptions {
+  /** Calibration images (unlabeled is fine). A QDQ model needs none: it carries its scales. */
+  calib?: Dataset;
+  /** Calibration method, or "auto": the one that best matches the float model on held-out calibration images. */
+  calibration?: CalibrationMethod | "auto";
+  /** Use at most this many calibration images (default 256). */
+  calibSize?: number;
+  percentile?: number;
+  /** One weight scale per tensor instead of per output channel. */
+  perTensor?: boolean;
+  onProgress?: Progress;
+}
+
+export interface QuantizeResult {
+  qwm: Uint8Array;
+  graph: Graph;
+  /** "model" when the ONNX file's own quantization (QDQ) was used. */
+  method: CalibrationMethod | "model";
+  scores?: MethodScore[];
+  calibrationImages: number;
+}
+
+/** The uint8 pixels of the first `n` dataset images at the graph's input size. */
+export function modelPixels(g: Graph, ds: Dataset, n = ds.images.length): Uint8Array[] {
+  const [H, W, C] = g.input.shape;
+  return Array.from({ length: Math.min(n, ds.images.length) }, (_, i) => toModelPixels(ds, i, H, W, C, g.preprocess));
+}
+
+/** Quantizes an ONNX model to an int8 .qwm. */
+export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
+  const imp = loadOnnx(onnx, opts);
+  const g = imp.graph;
+  const perChannel = !opts.perTensor;
+  const wasm = readBuild("simd");
+  const provenance = (method: string, n: number) => {
+    g.provenance = { ...g.provenance, tool: `qwasm ${VERSION}`, quantization: "int8 activations per tensor (asymmetric), int8 weights " + (perChannel ? "per channel" : "per tensor") + " (symmetric)", calibration: method, calibrationImages: n };
+  };
+  if (!opts.calib) {
+    if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
+    provenance("from the model (QDQ)", 0);
+    const qg = quantizationFromModel(g, imp.quant, { perChannel });
+    return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0 };
+  }
+  const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
+  if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
+  opts.onProgress?.(0, 1, "calibrating");
+  let method: CalibrationMethod, scores: MethodScore[] | undefined, ranges;
+  const calibration = opts.calibration ?? "auto";
+  if (calibration === "auto") {
+    const choice = await chooseCalibration(g, wasm, px, { percentile: opts.percentile, quantize: { perChannel } });
+    method = choice.method;
+    scores = choice.scores;
+    ranges = choice.ranges;
+  } else {
+    method = calibration;
+    ranges = await calibrate(g, wasm, px.map((p) => normalizedFloats(p, g.preprocess)), method, { percentile: opts.percentile });
+  }
+  opts.onProgress?.(1, 1, "calibrating");
+  provenance(method, px.length);
+  const qg = quantizeGraph(g, ranges, { perChannel });
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length };
+}
+
+/** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */
+export function floatQwm(onnx: string | Uint8Array, opts: ModelOptions = {}): Uint8Array {
+  return writeQwm(lowerFloat(loadOnnx(onnx, opts).graph).program);
+}
+
+export interface EvalReport {
+  accuracy: number;
+  top5: number;
+  n: number;
+  model_bytes: number;
+  weight_bytes: number;
+  compression_ratio: number;
+  peak_arena_bytes: number;
+  macs: number;
+  bops: number;
+  ms_per_image: number;
+}
+
+/** Model-level figures of a .qwm: sizes, parameters, MACs, BOPs. */
+export function describe(qwm: Uint8Array): { contents: QwmContents; layers: LayerInfo[]; params: number; macs: number; bops: number } {
+  const contents = readQwm(qwm);
+  const ls = layers(contents);
+  return {
+    contents, layers: ls,
+    params: ls.reduce((a, l) => a + l.params, 0),
+    macs: ls.reduce((a, l) => a + l.macs, 0),
+    bops: ls.reduce((a, l) => a + l.macs * l.weightBits * l.actBits, 0),
+  };
+}
+
+/** Accuracy and figures of a model (.qwm bytes) on a labeled dataset, on our own engine. */
+export async function evaluate(qwm: Uint8Array, data: Dataset, opts: { limit?: number; batch?: number; modelBytes?: number; onProgress?: Progress } = {}): Promise<EvalReport> {
+  const runner = await Runner.create(readBuild("simd"), qwm);
+  const d = describe(qwm);
+  const c = d.contents;
+  const p = c.preprocess;
+  const pre: Preprocess = {
+    channelOrder: (["rgb", "bgr", "gray"] as const)[p.channelOrder], resize: p.resize === 0 ? "stretch" : "shorter-side-crop",
+    cropFraction: p.cropFraction, valueScale: p.valueScale, mean: p.mean, std: p.std,
+  };
+  const [H, W, C] = runner.inputShape;
+  const n = Math.min(opts.limit ?? data.images.length, data.images.length);
+  if (n === 0) throw new QwmUsageError("the dataset has no images");
+  if (data.labels.subarray(0, n).some((l) => l < 0)) throw new QwmUsageError("evaluation needs labeled images (a CIFAR batch, IDX with labels, or a folder with one sub-folder per class)");
+  const classes = runner.outputSize;
+  const out = c.tensors[c.outputTensor];
+  const batch = opts.batch ?? 64;
+  const buf = new Uint8Array(batch * H * W * C);
+  let top1 = 0, top5 = 0, ms = 0;
+  for (let i = 0; i < n; i += batch) {
+    const b = Math.min(batch, n - i);
+    for (let j = 0; j < b; j++) toModelPixels(data, i + j, H, W, C, pre, buf.subarray(j * H * W * C, (j + 1) * H * W * C));
+    const t = performance.now();
+    const y = runner.runPixels(buf.subarray(0, b * H * W * C), b);
+    ms += performance.now() - t;
+    for (let j = 0; j < b; j++) {
+      const row = Array.from(y.subarray(j * classes, (j + 1) * classes), (v) => (out.dtype === 1 ? (v - out.zeroPoint) * out.scale : v));
+      const label = data.labels[i + j];
+      const order = row.map((v, k) => [v, k] as const).sort((a, b2) => b2[0] - a[0] || a[1] - b2[1]);
+      if (order[0][1] === label) top1++;
+      if (order.slice(0, 5).some(([, k]) => k === label)) top5++;
+    }
+    opts.onProgress?.(Math.min(n, i + b), n, "evaluating");
+  }
+  const fp32Bytes = d.params * 4;
+  return {
+    accuracy: top1 / n, top5: top5 / n, n,
+    model_bytes: opts.modelBytes ?? qwm.length,
+    weight_bytes: c.weightsBytes,
+    compression_ratio: c.weightsBytes ? fp32Bytes / c.weightsBytes : 0,
+    peak_arena_bytes: c.arenaBytes,
+    macs: d.macs, bops: d.bops,
+    ms_per_image: ms / n,
+  };
+}

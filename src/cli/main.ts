@@ -1,0 +1,260 @@
+// The `qwasm` command line: quantize, eval, inspect, classify, bench. A user mistake prints one line
+// ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
+import { readFileSync, writeFileSync } from "node:fs";
+import { extname } from "node:path";
+import { describe, evaluate, floatQwm, quantize, QwmUsageError, VERSION, type Progress } from "../api.ts";
+import { CALIBRATION_METHODS } from "../calibrate/index.ts";
+import { decodeImage, readDataset, readLabels } from "../data/index.ts";
+import { loadModel } from "../../sdk/hosts/node.ts";
+import type { Preprocess } from "../ir/graph.ts";
+import { readBuild } from "../wasm/module.ts";
+
+/** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
+const sdkModel = (bytes: Uint8Array) => loadModel(bytes, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
+
+const HELP = `qwasm ${VERSION}: quantize image classifiers and run them integer-only on WebAssembly
+
+Usage:
+  qwasm quantize MODEL.onnx --calib DATA --out M.qwm [--calibration auto|minmax|percentile|mse|kl]
+                 [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
+                 (a QDQ model needs no --calib: its own scales are used)
+  qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
+                 (an .onnx takes the preprocessing flags of quantize and runs in fp32)
+  qwasm inspect M.qwm [--json]
+  qwasm classify M.qwm IMAGE... [--top K] [--json]
+  qwasm bench M.qwm [--batch N] [--json]
+  qwasm --help | --version
+
+DATA: a CIFAR-10 batch (*.bin), an IDX images file (MNIST / Fashion-MNIST, .gz or not; the labels file is
+found by the standard naming or given with --labels-file), or a folder of PNG / JPEG images with one
+sub-folder per class. --labels FILE: class names, one per line.`;
+
+interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
+
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version"]);
+
+function parse(argv: string[]): Args {
+  const pos: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h") { flags.set("help", true); continue; }
+    if (!a.startsWith("--")) { pos.push(a); continue; }
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (eq > 0) flags.set(name, a.slice(eq + 1));
+    else if (BOOLEAN.has(name)) flags.set(name, true);
+    else {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new QwmUsageError(`--${name} needs a value`);
+      flags.set(name, v);
+      i++;
+    }
+  }
+  return { cmd: pos.shift() ?? "", pos, flags };
+}
+
+const ALLOWED: Record<string, string[]> = {
+  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file"],
+  eval: ["data", "limit", "json", "mean", "std", "labels", "labels-file", "batch"],
+  inspect: ["json"],
+  classify: ["top", "json"],
+  bench: ["batch", "json", "iterations"],
+};
+
+function str(a: Args, name: string): string | undefined {
+  const v = a.flags.get(name);
+  return v === true ? undefined : v;
+}
+
+function int(a: Args, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const v = str(a, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new QwmUsageError(`--${name} must be an integer in ${min}..${max}, got '${v}'`);
+  return n;
+}
+
+function list(a: Args, name: string): number[] | undefined {
+  const v = str(a, name);
+  if (v === undefined) return undefined;
+  const xs = v.split(",").map(Number);
+  if (xs.some((x) => !Number.isFinite(x))) throw new QwmUsageError(`--${name} must be numbers separated by commas, got '${v}'`);
+  return xs;
+}
+
+function preprocessFlags(a: Args): Partial<Preprocess> | undefined {
+  const mean = list(a, "mean"), std = list(a, "std");
+  if (!mean && !std) return undefined;
+  if (!mean || !std) throw new QwmUsageError("--mean and --std go together");
+  if (mean.length !== std.length) throw new QwmUsageError("--mean and --std need the same number of values");
+  if (std.some((s) => !(s > 0))) throw new QwmUsageError("--std values must be positive");
+  return { mean, std };
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new QwmUsageError(`cannot read ${what} '${path}'`);
+  }
+}
+
+function modelArg(a: Args, ext: string[]): string {
+  const m = a.pos[0];
+  if (!m) throw new QwmUsageError(`${a.cmd} needs a model file`);
+  if (!ext.includes(extname(m).toLowerCase())) throw new QwmUsageError(`${a.cmd}: '${m}' should be a ${ext.join(" or ")} file`);
+  return m;
+}
+
+function progress(json: boolean): Progress | undefined {
+  if (json || !process.stderr.isTTY) return undefined;
+  return (done, total, what) => {
+    const w = 30, f = total ? Math.round((done / total) * w) : w;
+    process.stderr.write(`\r${what} [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}${done >= total ? "\n" : ""}`);
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+
+async function run(a: Args): Promise<void> {
+  const json = a.flags.has("json");
+  const out = (obj: unknown, text: () => string) => console.log(json ? JSON.stringify(obj) : text());
+  const allowed = ALLOWED[a.cmd];
+  for (const f of a.flags.keys()) if (!allowed.includes(f)) throw new QwmUsageError(`${a.cmd}: unknown option --${f} (see qwasm --help)`);
+  const labels = str(a, "labels") ? readLabels(str(a, "labels")!) : undefined;
+
+  switch (a.cmd) {
+    case "quantize": {
+      const model = modelArg(a, [".onnx"]);
+      const dest = str(a, "out");
+      if (!dest) throw new QwmUsageError("quantize needs --out M.qwm");
+      const calibration = str(a, "calibration") ?? "auto";
+      if (calibration !== "auto" && !(CALIBRATION_METHODS as readonly string[]).includes(calibration)) {
+        throw new QwmUsageError(`--calibration must be auto, ${CALIBRATION_METHODS.join(", ")}; got '${calibration}'`);
+      }
+      const calibPath = str(a, "calib");
+      const calibSize = int(a, "calib-size", 1) ?? 256;
+      const calib = calibPath ? readDataset(calibPath, { limit: calibSize, labelsFile: str(a, "labels-file") }) : undefined;
+      const pctl = str(a, "percentile");
+      const r = await quantize(readFile(model, "model"), {
+        calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
+        percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
+        onProgress: progress(json),
+      });
+      writeFileSync(dest, r.qwm);
+      const d = describe(r.qwm);
+      out({ out: dest, bytes: r.qwm.length, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length },
+        () => [
+          `wrote ${dest}: ${r.qwm.length} bytes (${kib(r.qwm.length)}), ${d.layers.length} ops, weights ${kib(d.contents.weightsBytes)} (fp32 ${kib(d.params * 4)})`,
+          r.method === "model" ? "quantization: the model's own (QDQ) scales" : `calibration: ${r.method} on ${r.calibrationImages} images`,
+          ...(r.scores ?? []).map((s) => `  ${s.method.padEnd(10)} held-out agreement with fp32 ${pct(s.agreement)}, logits MSE ${s.mse.toExponential(2)}`),
+        ].join("\n"));
+      return;
+    }
+    case "eval": {
+      const model = modelArg(a, [".qwm", ".onnx"]);
+      const dataPath = str(a, "data");
+      if (!dataPath) throw new QwmUsageError("eval needs --data DATA");
+      const limit = int(a, "limit", 1);
+      const bytes = readFile(model, "model");
+      const onnx = extname(model).toLowerCase() === ".onnx";
+      if (!onnx && (a.flags.has("mean") || a.flags.has("std"))) throw new QwmUsageError("a .qwm carries its own preprocessing: --mean/--std apply to .onnx models");
+      const qwm = onnx ? floatQwm(bytes, { preprocess: preprocessFlags(a), labels }) : bytes;
+      const data = readDataset(dataPath, { limit, labelsFile: str(a, "labels-file") });
+      const r = await evaluate(qwm, data, { limit, batch: int(a, "batch", 1, 4096), modelBytes: bytes.length, onProgress: progress(json) });
+      out(r, () => [
+        `${model} on ${data.source}: ${r.n} images`,
+        `  top-1 ${pct(r.accuracy)}  top-5 ${pct(r.top5)}`,
+        `  model ${kib(r.model_bytes)}, weights ${kib(r.weight_bytes)} (compression ${r.compression_ratio.toFixed(2)}x vs fp32), peak arena ${kib(r.peak_arena_bytes)}`,
+        `  ${(r.macs / 1e6).toFixed(2)} M MACs, ${(r.bops / 1e9).toFixed(2)} G BOPs, ${r.ms_per_image.toFixed(3)} ms per image`,
+      ].join("\n"));
+      return;
+    }
+    case "inspect": {
+      const model = modelArg(a, [".qwm"]);
+      const bytes = readFile(model, "model");
+      await sdkModel(bytes); // validates the file (a clear error if it is not a valid .qwm)
+      const d = describe(bytes);
+      const c = d.contents;
+      out({
+        version: c.version, bytes: c.bytes, weight_bytes: c.weightsBytes, peak_arena_bytes: c.arenaBytes, params: d.params, macs: d.macs,
+        input: c.tensors[c.inputTensor].shape, output: c.tensors[c.outputTensor].shape, preprocess: c.preprocess,
+        labels: c.labels, provenance: c.provenance, sections: c.sections, layers: d.layers,
+      }, () => {
+        const rows = d.layers.map((l) => [
+          String(l.index), l.op, l.input.join("x"), l.output.join("x"), l.weightBits ? `W${l.weightBits}A${l.actBits}` : `A${l.actBits}`,
+          l.scheme, String(l.weightBytes), String(l.macs),
+          l.weightScaleRange ? `${l.weightScaleRange[0].toExponential(2)}..${l.weightScaleRange[1].toExponential(2)}` : "",
+          l.outScale !== undefined ? `${l.outScale.toExponential(3)} / ${l.outZeroPoint}` : "",
+        ]);
+        const head = ["#", "op", "in", "out", "bits", "scheme", "bytes", "MACs", "weight scales", "out scale / zp"];
+        const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+        const line = (r: string[]) => r.map((x, i) => x.padEnd(w[i])).join("  ");
+        return [
+          `${model}: .qwm ${c.version}, ${c.bytes} bytes, weights ${c.weightsBytes} bytes, peak arena ${c.arenaBytes} bytes, ${d.params} parameters, ${(d.macs / 1e6).toFixed(2)} M MACs`,
+          `input ${c.tensors[c.inputTensor].shape.join("x")} (mean ${c.preprocess.mean.map((x) => x.toFixed(4)).join(",")}, std ${c.preprocess.std.map((x) => x.toFixed(4)).join(",")}), output ${c.tensors[c.outputTensor].shape.join("x")}${c.labels ? `: ${c.labels.join(", ")}` : ""}`,
+          line(head), ...rows.map(line),
+          c.provenance ? `provenance: ${JSON.stringify(c.provenance)}` : "",
+        ].join("\n");
+      });
+      return;
+    }
+    case "classify": {
+      const model = modelArg(a, [".qwm"]);
+      const images = a.pos.slice(1);
+      if (!images.length) throw new QwmUsageError("classify needs at least one image");
+      const m = await sdkModel(readFile(model, "model"));
+      const top = int(a, "top", 1, m.info.output.classes) ?? Math.min(5, m.info.output.classes);
+      const results = images.map((p) => ({ image: p, top: m.classify(decodeImage(readFile(p, "image"), `'${p}'`), { topK: top }) }));
+      out({ build: m.info.build, results }, () => results.map((r) =>
+        `${r.image}: ${r.top.map((t) => `${t.label} ${(100 * t.score).toFixed(1)}%`).join(", ")}`).join("\n"));
+      m.dispose();
+      return;
+    }
+    case "bench": {
+      const model = modelArg(a, [".qwm"]);
+      const batch = int(a, "batch", 1, 4096) ?? 32;
+      const m = await sdkModel(readFile(model, "model"));
+      const [H, W, C] = m.info.input.shape;
+      const px = new Uint8Array(batch * H * W * C).map((_, i) => (i * 2654435761) >>> 24);
+      const one = px.subarray(0, H * W * C);
+      const time = (f: () => void, reps: number) => {
+        const ts: number[] = [];
+        for (let i = 0; i < reps; i++) { const t = performance.now(); f(); ts.push(performance.now() - t); }
+        return ts.sort((x, y) => x - y)[ts.length >> 1];
+      };
+      for (let i = 0; i < 5; i++) m.run(one);
+      const reps = int(a, "iterations", 3) ?? 50;
+      const b1 = time(() => m.run(one), reps);
+      const bN = time(() => m.run(px, { batch }), Math.max(3, Math.round(reps / 5)));
+      const r = { b1_ms_median: b1, img_s: (batch * 1000) / bN, batch, build: m.info.build };
+      out(r, () => `${model} (${m.info.build} build): batch 1 median ${b1.toFixed(3)} ms; batch ${batch}: ${r.img_s.toFixed(0)} images/s`);
+      m.dispose();
+      return;
+    }
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let a: Args;
+  try {
+    a = parse(argv);
+  } catch (e) {
+    console.error(`qwasm: ${(e as Error).message}`);
+    return 2;
+  }
+  if (a.flags.has("version")) { console.log(VERSION); return 0; }
+  if (a.flags.has("help") || a.cmd === "" || a.cmd === "help") { console.log(HELP); return a.cmd === "" && !a.flags.has("help") ? 2 : 0; }
+  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench; see qwasm --help)`); return 2; }
+  try {
+    await run(a);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (process.env.QWASM_DEBUG) console.error(err.stack);
+    console.error(`qwasm: ${err.message}`);
+    return err instanceof QwmUsageError ? 2 : 1;
+  }
+}

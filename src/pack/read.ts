@@ -1,0 +1,147 @@
+// Reading a .qwm back for tools (inspect, eval's figures). Call it on files the runtime has validated
+// (Runner.create does): the runtime is the one validating reader; this one only describes.
+import { DType, OP_HEADER_BYTES, Op, Section, TENSOR_BYTES } from "../../assembly/runtime/schema.ts";
+import { sectionTable, type OpDesc, type TensorDesc } from "./qwm.ts";
+
+export interface QwmContents {
+  raw: Uint8Array;
+  bytes: number;
+  version: string;
+  sections: { id: number; name: string; offset: number; length: number; required: boolean }[];
+  inputTensor: number;
+  outputTensor: number;
+  arenaBytes: number;
+  preprocess: { channelOrder: number; resize: number; cropFraction: number; valueScale: number; mean: number[]; std: number[] };
+  tensors: TensorDesc[];
+  ops: OpDesc[];
+  weightsBytes: number;
+  labels?: string[];
+  provenance?: Record<string, unknown>;
+}
+
+export function readQwm(b: Uint8Array): QwmContents {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const table = sectionTable(b);
+  const sec = (id: Section) => table.find((s) => s.id === id);
+  const m = sec(Section.Model)!.offset;
+  const tensorsAt = sec(Section.Tensors)!.offset, opsAt = sec(Section.Ops)!.offset;
+  const tensors: TensorDesc[] = Array.from({ length: v.getUint32(tensorsAt, true) }, (_, i) => {
+    const o = tensorsAt + 4 + i * TENSOR_BYTES;
+    return {
+      dtype: v.getUint8(o) as DType,
+      shape: [v.getUint32(o + 4, true), v.getUint32(o + 8, true), v.getUint32(o + 12, true)],
+      offset: v.getUint32(o + 16, true), scale: v.getFloat32(o + 24, true), zeroPoint: v.getInt32(o + 28, true),
+    };
+  });
+  const ops: OpDesc[] = [];
+  let o = opsAt + 4;
+  for (let i = 0, n = v.getUint32(opsAt, true); i < n; i++) {
+    const nIn = v.getUint16(o + 4, true), nP = v.getUint16(o + 6, true);
+    const wOff = v.getUint32(o + 12, true), scratch = v.getUint16(o + 10, true);
+    let p = o + OP_HEADER_BYTES;
+    const inputs = Array.from({ length: nIn }, (_, k) => v.getUint16(p + 2 * k, true));
+    p += 4 * Math.ceil(nIn / 2);
+    ops.push({
+      op: v.getUint16(o, true) as Op, inputs, output: v.getUint16(o + 8, true),
+      scratch: scratch === 0xffff ? undefined : scratch,
+      weights: wOff === 0xffffffff ? undefined : { offset: wOff, bytes: v.getUint32(o + 16, true) },
+      params: Array.from({ length: nP }, (_, k) => v.getInt32(p + 4 * k, true)),
+    });
+    o += v.getUint16(o + 2, true);
+  }
+  const text = (id: Section) => {
+    const s = sec(id);
+    return s ? new TextDecoder().decode(b.subarray(s.offset, s.offset + s.length)) : undefined;
+  };
+  const C = tensors[v.getUint32(m, true)].shape[2];
+  const labels = text(Section.Labels);
+  const prov = text(Section.Provenance);
+  return {
+    raw: b,
+    bytes: b.length,
+    version: `${v.getUint16(4, true)}.${v.getUint16(6, true)}`,
+    sections: table.map((s) => ({ id: s.id, name: Section[s.id] ?? `unknown ${s.id}`, offset: s.offset, length: s.length, required: (s.flags & 1) === 1 })),
+    inputTensor: v.getUint32(m, true),
+    outputTensor: v.getUint32(m + 4, true),
+    arenaBytes: v.getUint32(m + 8, true),
+    preprocess: {
+      channelOrder: v.getUint8(m + 12), resize: v.getUint8(m + 13), cropFraction: v.getFloat32(m + 16, true),
+      valueScale: v.getFloat32(m + 20, true),
+      mean: Array.from({ length: C }, (_, c) => v.getFloat32(m + 24 + 4 * c, true)),
+      std: Array.from({ length: C }, (_, c) => v.getFloat32(m + 40 + 4 * c, true)),
+    },
+    tensors, ops,
+    weightsBytes: sec(Section.Weights)!.length,
+    labels: labels ? labels.split("\n") : undefined,
+    provenance: prov ? JSON.parse(prov) : undefined,
+  };
+}
+
+const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32]);
+
+export interface LayerInfo {
+  index: number;
+  op: string;
+  input: [number, number, number];
+  output: [number, number, number];
+  weightBits: number; // 0 for ops without weights
+  actBits: number;
+  scheme: string;
+  weightBytes: number;
+  params: number; // float parameters the layer stands for (weights + biases)
+  macs: number;
+  outScale?: number;
+  outZeroPoint?: number;
+  /** Per-channel weight scales, min and max (int8 layers: mult / 2^shift * outScale / inScale). */
+  weightScaleRange?: [number, number];
+}
+
+/** Per-layer description: shapes, bits, packed bytes, parameters, MACs (one image). */
+export function layers(q: QwmContents): LayerInfo[] {
+  return q.ops.map((op, index) => {
+    const x = q.tensors[op.inputs[0]], y = q.tensors[op.output];
+    const [oh, ow, oc] = y.shape, [ih, iw, ic] = x.shape;
+    const f32 = y.dtype === DType.F32 && x.dtype === DType.F32;
+    let params = 0, macs = 0, weightBits = 0;
+    let multRange: [number, number] | undefined;
+    const wBytes = op.weights?.bytes ?? 0;
+    if (WINDOWED.has(op.op)) {
+      const [KH, KW] = op.params;
+      const dw = op.op === Op.DwConv2dQs8 || op.op === Op.DwConv2dF32;
+      const per = KH * KW * (dw ? 1 : ic);
+      params = oc * per + oc;
+      macs = oh * ow * oc * per;
+      weightBits = f32 ? 32 : 8;
+    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32) {
+      const K = ih * iw * ic;
+      params = oc * K + oc;
+      macs = oc * K;
+      weightBits = f32 ? 32 : 8;
+    }
+    let weightScaleRange: [number, number] | undefined;
+    if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8)) {
+      const dense = op.op === Op.DenseQs8, dw = op.op === Op.DwConv2dQs8;
+      const shift = op.params[dense ? 0 : 8];
+      const Np = (oc + 3) & ~3;
+      const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
+      // the multipliers follow the int8 weights and the int32 biases (docs/kernels.md)
+      const multAt = dw ? base + op.params[0] * op.params[1] * oc + 4 * oc : base + op.weights.bytes - 12 * Np;
+      const dv = new DataView(q.raw.buffer, q.raw.byteOffset, q.raw.byteLength);
+      let lo = Infinity, hi = -Infinity;
+      for (let c = 0; c < oc; c++) {
+        const sw = (dv.getInt32(multAt + 4 * c, true) / 2 ** shift) * y.scale / x.scale;
+        lo = Math.min(lo, sw);
+        hi = Math.max(hi, sw);
+      }
+      weightScaleRange = [lo, hi];
+    }
+    return {
+      index, op: Op[op.op] ?? `op ${op.op}`, input: [ih, iw, ic], output: [oh, ow, oc], weightBits,
+      actBits: y.dtype === DType.F32 ? 32 : 8,
+      scheme: weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
+      weightBytes: wBytes, params, macs,
+      outScale: y.dtype === DType.I8 ? y.scale : undefined, outZeroPoint: y.dtype === DType.I8 ? y.zeroPoint : undefined,
+      weightScaleRange,
+    };
+  });
+}
