@@ -80,6 +80,8 @@ export interface Model {
   readonly info: ModelInfo;
   /** Runs `batch` inputs: Float32Array = normalized NHWC floats, Uint8Array = pixels at the model's size. */
   run(input: Float32Array | Uint8Array | Uint8ClampedArray, options?: RunOptions): RunResult;
+  /** The u8 pixels [H][W][C] that classify feeds the model for `image` (docs/api.md); run() takes them. */
+  preprocess(image: ImageLike): Uint8Array;
   /** Preprocesses an image (docs/api.md) and returns the top classes, best first. */
   classify(image: ImageLike, options?: ClassifyOptions): Prediction[];
   /** classify for several images in one batched run. */
@@ -364,6 +366,11 @@ class QwmModel implements Model {
     } finally {
       ex.qw_heap_rewind(this.#mark);
     }
+  }
+
+  preprocess(image: ImageLike): Uint8Array {
+    this.#live();
+    return preprocess(image, this.#spec, new Uint8Array(this.#perImage));
   }
 
   classify(image: ImageLike, options?: ClassifyOptions): Prediction[] {
