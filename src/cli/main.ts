@@ -1,6 +1,6 @@
 // The `qwasm` command line: quantize, eval, inspect, classify, bench. A user mistake prints one line
 // ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { describe, evaluate, floatQwm, quantize, QwmUsageError, VERSION, type Progress } from "../api.ts";
 import { CALIBRATION_METHODS } from "../calibrate/index.ts";
@@ -8,6 +8,7 @@ import { decodeImage, readDataset, readLabels } from "../data/index.ts";
 import { loadModel } from "../../sdk/hosts/node.ts";
 import type { Preprocess } from "../ir/graph.ts";
 import { readBuild } from "../wasm/module.ts";
+import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
 
 /** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
 const sdkModel = (bytes: Uint8Array) => loadModel(bytes, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
@@ -17,12 +18,14 @@ const HELP = `qwasm ${VERSION}: quantize image classifiers and run them integer-
 Usage:
   qwasm quantize MODEL.onnx --calib DATA --out M.qwm [--calibration auto|minmax|percentile|mse|kl]
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
+                 [--weights 8|4|2|1 [--weight-format uniform|ternary] [--low-bit-ends]] [--acts 8]
                  (a QDQ model needs no --calib: its own scales are used)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
   qwasm inspect M.qwm [--json]
   qwasm classify M.qwm IMAGE... [--top K] [--json]
-  qwasm bench M.qwm [--batch N] [--json]
+  qwasm bench M.qwm [--batch N] [--data DATA [--limit N]] [--json]
+  qwasm export-c M.qwm --out model.h [--name qwm_model]   (the model as a 16-byte aligned C array, for wasm2c hosts)
   qwasm --help | --version
 
 DATA: a CIFAR-10 batch (*.bin), an IDX images file (MNIST / Fashion-MNIST, .gz or not; the labels file is
@@ -31,7 +34,7 @@ sub-folder per class. --labels FILE: class names, one per line.`;
 
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
-const BOOLEAN = new Set(["json", "per-tensor", "help", "version"]);
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends"]);
 
 function parse(argv: string[]): Args {
   const pos: string[] = [];
@@ -55,11 +58,12 @@ function parse(argv: string[]): Args {
 }
 
 const ALLOWED: Record<string, string[]> = {
-  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file"],
+  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "low-bit-ends"],
   eval: ["data", "limit", "json", "mean", "std", "labels", "labels-file", "batch"],
   inspect: ["json"],
   classify: ["top", "json"],
-  bench: ["batch", "json", "iterations"],
+  bench: ["batch", "json", "iterations", "data", "limit", "labels-file"],
+  "export-c": ["out", "name", "json"],
 };
 
 function str(a: Args, name: string): string | undefined {
@@ -138,7 +142,14 @@ async function run(a: Args): Promise<void> {
       const calibSize = int(a, "calib-size", 1) ?? 256;
       const calib = calibPath ? readDataset(calibPath, { limit: calibSize, labelsFile: str(a, "labels-file") }) : undefined;
       const pctl = str(a, "percentile");
+      const wbits = str(a, "weights") === undefined ? 8 : Number(str(a, "weights"));
+      if (![8, 4, 3, 2, 1].includes(wbits)) throw new QwmUsageError(`--weights must be 8, 4, 3, 2 or 1; got '${str(a, "weights")}'`);
+      if ((str(a, "acts") ?? "8") !== "8") throw new QwmUsageError("--acts: only 8-bit activations are supported");
+      const wfmt = str(a, "weight-format") ?? "uniform";
+      if (!["uniform", "kmeans", "pow2", "ternary"].includes(wfmt)) throw new QwmUsageError(`--weight-format must be uniform, kmeans, pow2 or ternary; got '${wfmt}'`);
+      if (wbits === 3 && wfmt !== "kmeans" && wfmt !== "pow2") throw new QwmUsageError("--weights 3 needs --weight-format kmeans or pow2");
       const r = await quantize(readFile(model, "model"), {
+        weightBits: wbits, weightFormat: wfmt as any, keepEnds: !a.flags.has("low-bit-ends"),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),
@@ -213,6 +224,18 @@ async function run(a: Args): Promise<void> {
       m.dispose();
       return;
     }
+    case "export-c": {
+      const model = modelArg(a, [".qwm"]);
+      const dest = str(a, "out");
+      if (!dest) throw new QwmUsageError("export-c needs --out FILE.h");
+      const name = str(a, "name") ?? "qwm_model";
+      if (!isCIdentifier(name)) throw new QwmUsageError(`--name must be a C identifier, got '${name}'`);
+      const bytes = readFile(model, "model");
+      (await sdkModel(bytes)).dispose(); // validates the file (a clear error if it is not a valid .qwm)
+      writeFileSync(dest, qwmToCHeader(bytes, { name, source: model }));
+      out({ out: dest, name, bytes: bytes.length, align: 16 }, () => `wrote ${dest}: ${name}[${bytes.length}] (16-byte aligned)`);
+      return;
+    }
     case "bench": {
       const model = modelArg(a, [".qwm"]);
       const batch = int(a, "batch", 1, 4096) ?? 32;
@@ -229,9 +252,19 @@ async function run(a: Args): Promise<void> {
       const reps = int(a, "iterations", 3) ?? 50;
       const b1 = time(() => m.run(one), reps);
       const bN = time(() => m.run(px, { batch }), Math.max(3, Math.round(reps / 5)));
-      const r = { b1_ms_median: b1, img_s: (batch * 1000) / bN, batch, build: m.info.build };
-      out(r, () => `${model} (${m.info.build} build): batch 1 median ${b1.toFixed(3)} ms; batch ${batch}: ${r.img_s.toFixed(0)} images/s`);
+      const r: Record<string, unknown> = { b1_ms_median: b1, img_s: (batch * 1000) / bN, batch, build: m.info.build };
       m.dispose();
+      // with --data: the accuracy beside the speed (low-bit models trade one for the other)
+      const dataPath = str(a, "data");
+      let acc = "";
+      if (dataPath) {
+        const limit = int(a, "limit", 1);
+        const data = readDataset(dataPath, { limit, labelsFile: str(a, "labels-file") });
+        const e = await evaluate(readFile(model, "model"), data, { limit, modelBytes: statSync(model).size });
+        Object.assign(r, { accuracy: e.accuracy, top5: e.top5, images: e.n, model_bytes: e.model_bytes, compression_ratio: e.compression_ratio });
+        acc = `; top-1 ${pct(e.accuracy)} on ${e.n} images, ${kib(e.model_bytes)} (${e.compression_ratio.toFixed(2)}x vs fp32 weights)`;
+      }
+      out(r, () => `${model} (${m.info.build} build): batch 1 median ${b1.toFixed(3)} ms; batch ${batch}: ${(r.img_s as number).toFixed(0)} images/s${acc}`);
       return;
     }
   }
@@ -247,7 +280,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (a.flags.has("version")) { console.log(VERSION); return 0; }
   if (a.flags.has("help") || a.cmd === "" || a.cmd === "help") { console.log(HELP); return a.cmd === "" && !a.flags.has("help") ? 2 : 0; }
-  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench; see qwasm --help)`); return 2; }
+  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench, export-c; see qwasm --help)`); return 2; }
   try {
     await run(a);
     return 0;
