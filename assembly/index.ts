@@ -15,3 +15,10 @@ export { qs8_add } from "./kernels/qs8_add";
 export { qs8_lut } from "./kernels/qs8_lut";
 export { concat_channels } from "./kernels/concat";
 export * from "./runtime/api";
+export {
+  qs4_conv2d, qs4_fully_connected, qs4_packed_bytes, qs4_conv2d_scratch_bytes, qs4_fully_connected_scratch_bytes,
+  qbw_conv2d, qbw_fully_connected, qbw_packed_bytes, qbw_conv2d_scratch_bytes, qbw_fully_connected_scratch_bytes,
+  qs2_conv2d, qs2_fully_connected, qs2_packed_bytes, qs2_conv2d_scratch_bytes, qs2_fully_connected_scratch_bytes,
+} from "./kernels/qs4_conv2d";
+export { qs4_dwconv2d, qs4_dwconv2d_packed_bytes } from "./kernels/qs4_dwconv2d";
+export { qb1_conv2d, qb1_sign, qb1_packed_bytes, qb1_conv2d_scratch_bytes } from "./kernels/qb1_conv2d";

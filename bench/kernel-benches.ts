@@ -2,6 +2,7 @@
 import type { KernelHost } from "../src/wasm/kernels.ts";
 import { f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm } from "../src/pack/layout.ts";
 import { rng } from "../test/helpers/ref.ts";
+import { qb1Conv, qb1Sign, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
 
 export interface Bench { name: string; macs: number; setup(h: KernelHost): () => void }
 
@@ -119,4 +120,16 @@ export const benches: Bench[] = [
   f32Dense(1, 64, 10),
   qs8Dense(64, 64, 10),
   f32Dense(64, 64, 10),
+  // sub-8-bit weights on the same shapes (bench/lowbit-benches.ts)
+  ...RESNET.map(qs4Conv),
+  ...POINTWISE.map(qs4Conv),
+  ...DEPTHWISE.map(qs4Dw),
+  qs4Dense(1, 64, 10),
+  qs4Dense(64, 64, 10),
+  ...RESNET.map((c) => subConv("qs2", c)),
+  ...RESNET.map((c) => subConv("ternary", c)),
+  ...RESNET.map((c) => subConv("qbw", c)),
+  ...RESNET.map(qb1Conv),
+  ...POINTWISE.map(qb1Conv),
+  qb1Sign(16, 32),
 ];

@@ -166,7 +166,7 @@ function specsFor(bytes: Uint8Array): Spec[] {
     [M]: [[M, Field.SectionLength]],
     [T]: [[T, Field.TensorCount], [T, Field.SectionLength]],
     [O]: [[O, Field.OpCount], [O, Field.RecordBytes], [O, Field.SectionLength]],
-    [Section.Weights]: [[O, Field.WeightsOffset], [O, Field.WeightsBytes]],
+    [Section.Weights]: [[O, Field.WeightsOffset], [O, Field.WeightsBytes], [O, Field.WeightValues]],
   };
   sections.forEach((s, i) => {
     const e = s.entry, n = `entry ${i} (${Section[s.id]})`;
@@ -233,7 +233,7 @@ function specsFor(bytes: Uint8Array): Spec[] {
     const tensorRef: Allow = [[O, Field.InputId], [O, Field.OutputId], [O, Field.ScratchId], [O, Field.Scale], [O, Field.ZeroPoint], [O, Field.WeightsBytes], [M, Field.OutputTensor]];
     add(`${n} output`, r + 8, "u16", tensorRef, ix);
     add(`${n} scratch`, r + 10, "u16", [[O, Field.ScratchId]], ix);
-    add(`${n} weights offset`, r + 12, "u32", [[O, Field.WeightsOffset], [O, Field.WeightsBytes]], ix);
+    add(`${n} weights offset`, r + 12, "u32", [[O, Field.WeightsOffset], [O, Field.WeightsBytes], [O, Field.WeightValues]], ix);
     add(`${n} weights bytes`, r + 16, "u32", [[O, Field.WeightsBytes]], ix);
     for (let i = 0; i < nIn; i++) add(`${n} input ${i}`, r + 20 + 2 * i, "u16", tensorRef, ix);
     if (nIn & 1) add(`${n} input padding`, r + 20 + 2 * nIn, "u16", [[O, Field.OpReserved]], ix);

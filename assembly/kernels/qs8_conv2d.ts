@@ -24,11 +24,34 @@ export function qs8_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
   return M * ceil4(K) * a_elem_bytes() + 16;
 }
 
+// Short fills and copies inline: memory.fill / memory.copy are calls out of the compiled code in V8, which
+// cost more than the few bytes of a pixel's channels that they move here.
+function fill_bytes(dst: usize, v: u8, n: usize): void {
+  if (n > 256) {
+    memory.fill(dst, v, n);
+    return;
+  }
+  let i: usize = 0;
+  const v8 = <u64>v * 0x0101010101010101;
+  for (; i + 8 <= n; i += 8) store<u64>(dst + i, v8);
+  for (; i < n; i++) store<u8>(dst + i, v);
+}
+
+function copy_bytes(dst: usize, src: usize, n: usize): void {
+  if (n > 256) {
+    memory.copy(dst, src, n);
+    return;
+  }
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(dst + i, load<u64>(src + i));
+  for (; i < n; i++) store<u8>(dst + i, load<u8>(src + i));
+}
+
 // Writes `n` input values as A-operand elements: (x - zx) as int16, or x as int8 in the relaxed build.
 @inline
 function put_run(dst: usize, src: usize, n: i32, zx: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    memory.copy(dst, src, <usize>n);
+    copy_bytes(dst, src, <usize>n);
   } else {
     let i = 0;
     if (ASC_FEATURE_SIMD) {
@@ -44,8 +67,8 @@ function put_run(dst: usize, src: usize, n: i32, zx: i32): void {
 // Writes `n` elements that stand for a real zero: int16 0, or zx as int8 in the relaxed build.
 @inline
 function put_zero(dst: usize, n: i32, zx: i32): void {
-  if (ASC_FEATURE_RELAXED_SIMD) memory.fill(dst, <u8>zx, <usize>n);
-  else memory.fill(dst, 0, <usize>(n << 1));
+  if (ASC_FEATURE_RELAXED_SIMD) fill_bytes(dst, <u8>zx, <usize>n);
+  else fill_bytes(dst, 0, <usize>(n << 1));
 }
 
 export function qs8_conv2d(
@@ -73,7 +96,7 @@ export function qs8_conv2d(
         put_zero(dst, Cp, zx);
       } else {
         put_run(dst, x + <usize>((iy * W + ix) * C), C, zx);
-        if (Cp > C) memory.fill(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
+        if (Cp > C) fill_bytes(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
       }
       dst += <usize>pixBytes;
     }
@@ -115,7 +138,7 @@ export function qs8_fully_connected(
   for (let r = 0; r < M; r++) {
     const dst = base + <usize>(r * Kp * eb);
     put_run(dst, x + <usize>(r * K), K, zx);
-    if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+    if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
   }
   const v = view;
   v.base = base;

@@ -17,6 +17,10 @@ import {
 import { rshift_round } from "../kernels/requant";
 import { qs8_conv2d, qs8_fully_connected } from "../kernels/qs8_conv2d";
 import { qs8_dwconv2d } from "../kernels/qs8_dwconv2d";
+import {
+  qs4_conv2d, qs4_fully_connected, qs2_conv2d, qs2_fully_connected, qbw_conv2d, qbw_fully_connected,
+} from "../kernels/qs4_conv2d";
+import { qs4_dwconv2d } from "../kernels/qs4_dwconv2d";
 import { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool_requant } from "../kernels/qs8_pool";
 import { qs8_add } from "../kernels/qs8_add";
 import { qs8_lut } from "../kernels/qs8_lut";
@@ -31,6 +35,7 @@ let arena: usize = 0;
 /** Binds the arena of the validated model (0: none). */
 export function setArena(p: usize): void {
   arena = p;
+  pixLutReady = false;
 }
 
 export function arenaBase(): usize {
@@ -72,29 +77,53 @@ export function inputElems(): u32 {
   return tDim(inputId, 0) * tDim(inputId, 1) * tDim(inputId, 2);
 }
 
+// The int8 input's pixel quantization as a table, PIX_LUT[c * 256 + v], built on the first run of a bound model.
+const PIX_LUT: usize = memory.data(4 * 256, 16);
+let pixLutReady = false;
+
 /** Fills the input tensor from uint8 pixels [H][W][C] (docs/format.md, "Input quantization from pixels"). */
 export function fillFromPixels(px: usize): void {
   const dst = tensorPtr(inputId);
   const C = tDim(inputId, 2);
   const P = tDim(inputId, 0) * tDim(inputId, 1);
   const m = modelOff;
-  for (let c: u32 = 0; c < C; c++) {
-    if (tDtype(inputId) == DType.I8) {
-      // clamp(rshift_round(v * A[c] + B[c], 16), -128, 127) in i64
-      const A = <i64>rd_i32(m + 56 + (c << 2)), B = <i64>rd_i32(m + 72 + (c << 2));
-      for (let p: u32 = 0; p < P; p++) {
-        const v = <i64>load<u8>(px + <usize>(p * C + c));
-        let q = rshift_round(v * A + B, 16);
-        q = q < -128 ? -128 : q > 127 ? 127 : q;
-        store<i8>(dst + <usize>(p * C + c), <i8>q);
+  if (tDtype(inputId) == DType.I8) {
+    // clamp(rshift_round(v * A[c] + B[c], 16), -128, 127) in i64, tabulated for the 256 pixel values
+    // (C is 1 or 3, validated)
+    if (!pixLutReady) {
+      for (let c: u32 = 0; c < C; c++) {
+        const A = <i64>rd_i32(m + 56 + (c << 2)), B = <i64>rd_i32(m + 72 + (c << 2));
+        for (let v = 0; v < 256; v++) {
+          let q = rshift_round(<i64>v * A + B, 16);
+          q = q < -128 ? -128 : q > 127 ? 127 : q;
+          store<i8>(PIX_LUT + <usize>((c << 8) + v), <i8>q);
+        }
+      }
+      pixLutReady = true;
+    }
+    const n = P * C;
+    if (C == 1) {
+      for (let i: u32 = 0; i < n; i++) store<i8>(dst + <usize>i, load<i8>(PIX_LUT + <usize>load<u8>(px + <usize>i)));
+    } else if (C == 3) {
+      for (let i: u32 = 0; i < n; i += 3) {
+        const s = px + <usize>i, d = dst + <usize>i;
+        store<i8>(d, load<i8>(PIX_LUT + <usize>load<u8>(s)));
+        store<i8>(d, load<i8>(PIX_LUT + 256 + <usize>load<u8>(s, 1)), 1);
+        store<i8>(d, load<i8>(PIX_LUT + 512 + <usize>load<u8>(s, 2)), 2);
       }
     } else {
-      // (v * value scale - mean[c]) / std[c] in f32
-      const vs = rd_f32(m + 20), mean = rd_f32(m + 24 + (c << 2)), std = rd_f32(m + 40 + (c << 2));
-      for (let p: u32 = 0; p < P; p++) {
-        const v = <f32>load<u8>(px + <usize>(p * C + c));
-        store<f32>(dst + (<usize>(p * C + c) << 2), (v * vs - mean) / std);
+      for (let i: u32 = 0; i < n; i++) {
+        store<i8>(dst + <usize>i, load<i8>(PIX_LUT + <usize>(((i % C) << 8) + load<u8>(px + <usize>i))));
       }
+    }
+    return;
+  }
+  for (let c: u32 = 0; c < C; c++) {
+    // (v * value scale - mean[c]) / std[c] in f32
+    const vs = rd_f32(m + 20), mean = rd_f32(m + 24 + (c << 2)), std = rd_f32(m + 40 + (c << 2));
+    for (let p: u32 = 0; p < P; p++) {
+      const v = <f32>load<u8>(px + <usize>(p * C + c));
+      store<f32>(dst + (<usize>(p * C + c) << 2), (v * vs - mean) / std);
     }
   }
 }
@@ -143,6 +172,32 @@ function runOp(r: u32, wbase: usize): void {
       qs8_conv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, N,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), S);
+      break;
+    }
+    case Op.Conv2dQs4:
+    case Op.Conv2dQs2:
+    case Op.Conv2dQbw: {
+      const KH = rd_i32(p), KW = rd_i32(p + 4), SH = rd_i32(p + 8), SW = rd_i32(p + 12), PT = rd_i32(p + 16), PL = rd_i32(p + 20);
+      const DH = rd_i32(p + 24), DW = rd_i32(p + 28), sh = rd_i32(p + 32), lo = rd_i32(p + 36), hi = rd_i32(p + 40);
+      const zx = tZeroPoint(x), zy = tZeroPoint(y);
+      if (code == Op.Conv2dQs4) qs4_conv2d(X, H, W, C, zx, Y, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, zy, lo, hi, S);
+      else if (code == Op.Conv2dQs2) qs2_conv2d(X, H, W, C, zx, Y, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, zy, lo, hi, S);
+      else qbw_conv2d(X, H, W, C, zx, Y, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, zy, lo, hi, S);
+      break;
+    }
+    case Op.DenseQs4:
+    case Op.DenseQs2:
+    case Op.DenseQbw: {
+      const K = <i32>tBytes(x), zx = tZeroPoint(x), zy = tZeroPoint(y);
+      if (code == Op.DenseQs4) qs4_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
+      else if (code == Op.DenseQs2) qs2_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
+      else qbw_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
+      break;
+    }
+    case Op.DwConv2dQs4: {
+      qs4_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW,
+        rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
+        pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40));
       break;
     }
     case Op.DwConv2dQs8: {

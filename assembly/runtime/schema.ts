@@ -5,7 +5,7 @@
 
 export const QWM_MAGIC = 0x4d575189; // bytes 89 51 57 4d ("\x89QWM") read as a little-endian u32
 export const QWM_MAJOR = 1;
-export const QWM_MINOR = 0;
+export const QWM_MINOR = 1; // 1.1: sub-8-bit weight ops (Conv2dQs4 .. DenseQbw)
 export const HEADER_BYTES = 32;
 export const SECTION_ENTRY_BYTES = 16;
 export const MAX_SECTIONS = 64;
@@ -58,6 +58,14 @@ export enum Op {
   GlobalAvgPoolF32 = 21,
   AddF32 = 22,
   ActF32 = 23,
+  // 1.1: sub-8-bit weights x int8 activations (layouts in docs/format.md, kernels in docs/kernels.md)
+  Conv2dQs4 = 24,
+  DwConv2dQs4 = 25,
+  DenseQs4 = 26,
+  Conv2dQs2 = 27,
+  DenseQs2 = 28,
+  Conv2dQbw = 29,
+  DenseQbw = 30,
 }
 
 /** What went wrong; the high byte of an error code. */
@@ -94,6 +102,7 @@ export enum Field {
   // ops
   OpCount = 60, OpCode = 61, RecordBytes = 62, InputCount = 63, ParamCount = 64, InputId = 65, OutputId = 66,
   ScratchId = 67, WeightsOffset = 68, WeightsBytes = 69, Param = 70, OpReserved = 71,
+  WeightValues = 72, // packed weight values every build must read alike (qs8 layers: range, sums, accumulator bound)
   // run
   Batch = 90, Memory = 91,
 }

@@ -24,6 +24,8 @@ import { crc32 } from "./crc32";
 import { qw_heap_top } from "./memory";
 import { qs8_packed_bytes } from "../kernels/qs8_gemm";
 import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
+import { qs4_packed_bytes, qs2_packed_bytes, qbw_packed_bytes } from "../kernels/qs4_conv2d";
+import { qs4_dwconv2d_packed_bytes } from "../kernels/qs4_dwconv2d";
 import { f32_packed_bytes } from "../kernels/f32_gemm";
 import { f32_dwconv2d_packed_bytes } from "../kernels/f32_dwconv2d";
 import { f32_conv2d_scratch_bytes } from "../kernels/f32_conv2d";
@@ -136,8 +138,15 @@ const OP_INFO: usize = memory.data<u8>([
   1, 1, 0, 0,        // 21 GlobalAvgPoolF32
   2, 2, 2, 0,        // 22 AddF32
   1, 1, 3, 0,        // 23 ActF32
+  1, 1, 11, W_ | S_, // 24 Conv2dQs4
+  1, 1, 11, W_,      // 25 DwConv2dQs4
+  1, 1, 3, W_ | S_,  // 26 DenseQs4
+  1, 1, 11, W_ | S_, // 27 Conv2dQs2
+  1, 1, 3, W_ | S_,  // 28 DenseQs2
+  1, 1, 11, W_ | S_, // 29 Conv2dQbw
+  1, 1, 3, W_ | S_,  // 30 DenseQbw
 ]);
-const OP_CODES: u32 = 24;
+const OP_CODES: u32 = 31;
 
 /** Byte offset of the params in an op record with `nIn` inputs (u16 ids padded to 4 bytes). */
 @inline export function opParams(rec: u32, nIn: u32): u32 {
@@ -579,6 +588,126 @@ function dtypes(i: i32, x: u32, xdt: u32, y: u32, ydt: u32): i32 {
   return 0;
 }
 
+// The values of packed qs8 layers. Every build must compute the same int32 accumulators from them: the relaxed
+// build splits weights into max(w, 0) and max(-w, 0), which must both fit [0, 127] (w != -128), and reads the
+// stored sums and the zero channel padding; the SIMD depthwise kernel adds pairs of products in int16 (again
+// w != -128); and no accumulator may overflow, in any build or order of summation: with |x - zx| <= 255,
+// |bias| + 255 * sum |w| <= 2^31 - 1 per output channel. The multipliers are in [0, 2^31) (requant.ts).
+// A packer-written layer always passes (src/pack/layout.ts); a hostile one could make the builds disagree.
+
+/** Packed qs8 GEMM layer (qs8_gemm.ts) at weights offset `w`: N outputs, T taps of C channels. */
+function checkQs8GemmValues(i: i32, w: u32, N: u32, T: u32, C: u32): i32 {
+  const Np = (N + 3) & ~3, Cp = (C + 3) & ~3, K = T * Cp; // Np * K < 2^31: the size was checked
+  const base = weightsOff + w, tail = base + Np * K;
+  for (let n: u32 = 0; n < Np; n++) {
+    const row = base + (n >> 2) * (K << 2) + ((n & 3) << 2);
+    let sum: i64 = 0, neg: i64 = 0, c: u32 = 0;
+    for (let k: u32 = 0; k < K; k += 4) {
+      const q = rd_u32(row + (k << 2)); // w[n][k .. k+3]
+      for (let j: u32 = 0; j < 4; j++) {
+        const v = <i32><i8>(q >> (j << 3));
+        if (v == -128 || (v != 0 && (n >= N || c + j >= C))) return opFail(ErrorKind.Range, Field.WeightValues, i);
+        sum += v;
+        if (v < 0) neg -= v;
+      }
+      c += 4;
+      if (c == Cp) c = 0;
+    }
+    const t = tail + (n << 2);
+    const bias = <i64>rd_i32(t), mult = rd_i32(t + (Np << 2));
+    const sumw = <i64>rd_i32(t + (Np << 3)), sumwn = <i64>rd_i32(t + Np * 12);
+    if (n >= N && (bias != 0 || mult != 0 || sumw != 0 || sumwn != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    const absSum = sum + 2 * neg; // sum |w|
+    if ((bias < 0 ? -bias : bias) + 255 * absSum > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if (sumw != sum || sumwn != neg) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
+/** Packed qs8 depthwise layer (qs8_dwconv2d.ts) at weights offset `w`: C channels, T taps. */
+function checkQs8DwValues(i: i32, w: u32, C: u32, T: u32): i32 {
+  const base = weightsOff + w, tail = base + T * C; // T * C + 8 * C < 2^31: the size was checked
+  for (let c: u32 = 0; c < C; c++) {
+    let abs: i64 = 0;
+    for (let t: u32 = 0; t < T; t++) {
+      const v = <i32><i8>rd_u8(base + t * C + c);
+      if (v == -128) return opFail(ErrorKind.Range, Field.WeightValues, i);
+      abs += v < 0 ? -v : v;
+    }
+    const bias = <i64>rd_i32(tail + (c << 2)), mult = rd_i32(tail + ((C + c) << 2));
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + 255 * abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
+// ---- sub-8-bit layers (1.1): qs4_conv2d.ts / qs4_dwconv2d.ts layouts, decoded value by value ----------------
+
+function subPackedBytes(kind: i32, N: i32, T: i32, C: i32): i32 {
+  return kind == 4 ? qs4_packed_bytes(N, T, C) : kind == 2 ? qs2_packed_bytes(N, T, C) : qbw_packed_bytes(N, T, C);
+}
+
+/** Weight (n, k) of a packed sub-8-bit GEMM layer whose rows start at `base` (K padded, see the kernels). */
+function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
+  const c = n & 3;
+  if (kind == 4) {
+    const b = rd_u8(base + (n >> 2) * (K << 1) + (k >> 3) * 16 + 2 * ((c & 1) * 4 + (k & 3)) + ((k >> 2) & 1));
+    return (<i32>(b >> ((c >> 1) << 2)) << 28) >> 28;
+  }
+  if (kind == 2) {
+    const lane = <i32>rd_u16(base + (n >> 2) * K + (k >> 4) * 16 + (((c & 1) * 4 + (k & 3)) << 1));
+    const m = <i32>(((k >> 2) & 3) << 1) + <i32>(c >> 1);
+    return (lane << (30 - 2 * m)) >> 30;
+  }
+  const u = <i32>rd_u16(base + (n >> 2) * (K >> 1) + (k >> 3) * 4 + ((c >> 1) << 1));
+  return ((u >> <i32>(((k >> 2) & 1) * 8 + (c & 1) * 4 + (k & 3))) & 1) != 0 ? -1 : 1;
+}
+
+// Every build must compute the same int32 accumulators: zero in the channel padding of the 4- and 2-bit layouts
+// (the relaxed int4 path reads it), stored sums equal to the weights' (the relaxed int4 path uses sumw), and
+// |bias| + 255 * sum |w| <= 2^31 - 1. BWN padding is +1 against a zero activation (int16 A in every build).
+function checkSubGemmValues(i: i32, kind: i32, w: u32, N: u32, T: u32, C: u32): i32 {
+  const al: u32 = kind == 2 ? 15 : 7;
+  const Cp = (C + al) & ~al, K = T * Cp, Np = (N + 3) & ~3;
+  const base = weightsOff + w, tail = base + (Np * K * <u32>kind) / 8;
+  for (let n: u32 = 0; n < Np; n++) {
+    let sum: i64 = 0, abs: i64 = 0, c: u32 = 0;
+    for (let k: u32 = 0; k < K; k++) {
+      const v = subWeight(kind, base, K, n, k);
+      const pad = n >= N || c >= C;
+      if (pad && kind != 1 && v != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+      if (!pad) { sum += v; abs += v < 0 ? -v : v; }
+      c++;
+      if (c == Cp) c = 0;
+    }
+    const t = tail + (n << 2);
+    const bias = <i64>rd_i32(t), mult = rd_i32(t + (Np << 2)), sumw = <i64>rd_i32(t + (Np << 3));
+    if (n >= N && (bias != 0 || mult != 0 || sumw != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + 255 * abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if (n < N && sumw != sum) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
+/** Packed int4 depthwise layer (qs4_dwconv2d.ts): any nibble is valid; multipliers and accumulator bound. */
+function checkQs4DwValues(i: i32, w: u32, C: u32, T: u32): i32 {
+  const Cb = (C + 1) >> 1;
+  const base = weightsOff + w, tail = base + T * Cb;
+  for (let c: u32 = 0; c < C; c++) {
+    let abs: i64 = 0;
+    for (let t: u32 = 0; t < T; t++) {
+      const v = (<i32>(rd_u8(base + t * Cb + (c >> 1)) >> ((c & 1) << 2)) << 28) >> 28;
+      abs += v < 0 ? -v : v;
+    }
+    const bias = <i64>rd_i32(tail + (c << 2)), mult = rd_i32(tail + ((C + c) << 2));
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + 255 * abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
 function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, wBytes: u32): i32 {
   const x = rd_u16(r + OP_HDR);
   const p = opParams(r, nIn);
@@ -591,12 +720,56 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const C = tDim(x, 2), N = tDim(y, 2), taps = gKH * gKW;
       const need = ceil4(N) * <u64>taps * ceil4(C) + 16 * ceil4(N);
       if (!weightsFit(need) || <u32>qs8_packed_bytes(<i32>N, taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if ((e = checkQs8GemmValues(i, rd_u32(r + 12), N, <u32>taps, C)) != 0) return e;
       // Scratch: the padded image with 2-byte elements (the largest of the builds) + the tap table.
       const Hp = (<u64>tDim(y, 0) - 1) * <u64>gSH + <u64>((gKH - 1) * gDH) + 1;
       const Wp = (<u64>tDim(y, 1) - 1) * <u64>gSW + <u64>((gKW - 1) * gDW) + 1;
       const img = Hp * Wp; // < 2^50
       if (img > I32_MAX || img * ceil4(C) * 2 + 4 * <u64>taps > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
       return 0;
+    }
+    case Op.Conv2dQs4:
+    case Op.Conv2dQs2:
+    case Op.Conv2dQbw: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      const C = tDim(x, 2), N = tDim(y, 2), taps = gKH * gKW;
+      const kind = code == Op.Conv2dQs4 ? 4 : code == Op.Conv2dQs2 ? 2 : 1;
+      const Cp = kind == 2 ? (<u64>C + 15) & ~(<u64>15) : ceil8(C);
+      const need = ceil4(N) * <u64>taps * Cp * <u64>kind / 8 + 16 * ceil4(N);
+      if (!weightsFit(need) || <u32>subPackedBytes(kind, <i32>N, taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if ((e = checkSubGemmValues(i, kind, rd_u32(r + 12), N, <u32>taps, C)) != 0) return e;
+      const Hp = (<u64>tDim(y, 0) - 1) * <u64>gSH + <u64>((gKH - 1) * gDH) + 1;
+      const Wp = (<u64>tDim(y, 1) - 1) * <u64>gSW + <u64>((gKW - 1) * gDW) + 1;
+      const img = Hp * Wp;
+      if (img > I32_MAX || img * Cp * 2 + 4 * <u64>taps > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DenseQs4:
+    case Op.DenseQs2:
+    case Op.DenseQbw: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
+      const K = tBytes(x), N = tDim(y, 2);
+      const kind = code == Op.DenseQs4 ? 4 : code == Op.DenseQs2 ? 2 : 1;
+      const Kp = kind == 2 ? (<u64>K + 15) & ~(<u64>15) : ceil8(K);
+      const need = ceil4(N) * Kp * <u64>kind / 8 + 16 * ceil4(N);
+      if (!weightsFit(need) || <u32>subPackedBytes(kind, <i32>N, 1, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if ((e = checkSubGemmValues(i, kind, rd_u32(r + 12), N, 1, K)) != 0) return e;
+      if (Kp * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DwConv2dQs4: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      const C = tDim(x, 2);
+      const need = <u64>(gKH * gKW) * ((<u64>C + 1) >> 1) + 8 * <u64>C;
+      if (!weightsFit(need) || <u32>qs4_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return checkQs4DwValues(i, rd_u32(r + 12), C, <u32>(gKH * gKW));
     }
     case Op.DwConv2dQs8: {
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
@@ -606,7 +779,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const C = tDim(x, 2);
       const need = <u64>(gKH * gKW) * <u64>C + 8 * <u64>C;
       if (!weightsFit(need) || <u32>qs8_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
-      return 0;
+      return checkQs8DwValues(i, rd_u32(r + 12), C, <u32>(gKH * gKW));
     }
     case Op.DenseQs8: {
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
@@ -615,6 +788,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const K = tBytes(x), N = tDim(y, 2); // K = H*W*C < 2^31 (the arena bound)
       const need = ceil4(N) * ceil4(K) + 16 * ceil4(N);
       if (!weightsFit(need) || <u32>qs8_packed_bytes(<i32>N, 1, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if ((e = checkQs8GemmValues(i, rd_u32(r + 12), N, 1, K)) != 0) return e;
       if (ceil4(K) * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
       return 0;
     }
@@ -630,6 +804,8 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       if (tDim(y, 0) != 1 || tDim(y, 1) != 1 || tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
       const mult = rd_i32(p), shift = rd_i32(p + 4);
       if (mult < 0 || shift < 31 || shift > 62) return opFail(ErrorKind.Range, Field.Param, i);
+      // The int32 sum over the P = H*W pixels of (x - zx), |x - zx| <= 255, must not overflow.
+      if (<u64>tDim(x, 0) * <u64>tDim(x, 1) * 255 > I32_MAX) return opFail(ErrorKind.Range, Field.InputId, i);
       return 0;
     }
     case Op.AddQs8: {

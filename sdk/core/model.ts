@@ -138,6 +138,22 @@ const dtypeName = (d: number): DTypeName => (d === DTYPE_F32 ? "float32" : "int8
 
 const bad = (code: string, message: string) => new QwmInputError(code, `qwasm: ${message}`);
 
+const LIMIT_KIND = 12; // ErrorKind.Limit: refused before allocating (memoryLimit), or the arena could not be allocated
+
+/** The runtime's Limit refusal with the numbers: the file's bytes and its arena (read from its validated header). */
+function limitError(bytes: Uint8Array, limit: number, memory: number): QwmLimitError {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let arena = -1;
+  for (let e = 32, n = Math.min(v.getUint32(12, true), 64); e < 32 + 16 * n && e + 16 <= bytes.length; e += 16) {
+    const off = v.getUint32(e + 4, true);
+    if (v.getUint16(e, true) === 1 && off + 12 <= bytes.length) arena = v.getUint32(off + 8, true); // Model record: arena bytes at 8
+  }
+  const need = arena >= 0 ? `${bytes.length + arena} bytes (the ${bytes.length}-byte model and its ${arena}-byte arena)` : "more memory";
+  return limit && limit < 2 ** 32
+    ? new QwmLimitError("MEMORY_LIMIT", `qwasm: the model needs ${need}, over options.memoryLimit = ${limit}; nothing was allocated for it (section Header, field Memory)`)
+    : new QwmLimitError("OUT_OF_MEMORY", `qwasm: the host cannot grow wasm memory (now ${memory} bytes) for the model: it needs ${need} (section Header, field Memory)`);
+}
+
 function checkOptions(options: unknown): LoadOptions {
   if (options === undefined) return {};
   if (options === null || typeof options !== "object") throw bad("BAD_OPTION", "options must be an object");
@@ -231,7 +247,7 @@ class QwmModel implements Model {
     new Uint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
     // The runtime takes the limit as an i32 holding a u32; 0 = none. Above 4 GiB no wasm32 memory can reach it.
     const status = ex.qwm_load(ptr, bytes.length, limit >= 2 ** 32 ? 0 : limit >>> 0);
-    if (status !== 0) throw errorFromStatus(status, ex.qwm_error_index(), "load");
+    if (status !== 0) throw status >>> 24 === LIMIT_KIND ? limitError(bytes, limit, ex.memory.buffer.byteLength) : errorFromStatus(status, ex.qwm_error_index(), "load");
     this.#mark = ex.qw_heap_top() >>> 0;
     this.#used = bytes.length + ex.qwm_arena_bytes(); // as the runtime counts them
 

@@ -8,6 +8,7 @@ import { decodeImage, readDataset, readLabels } from "../data/index.ts";
 import { loadModel } from "../../sdk/hosts/node.ts";
 import type { Preprocess } from "../ir/graph.ts";
 import { readBuild } from "../wasm/module.ts";
+import { overwrittenInput, writeFileAtomic } from "./atomic.ts";
 import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
 
 /** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
@@ -134,6 +135,8 @@ async function run(a: Args): Promise<void> {
       const model = modelArg(a, [".onnx"]);
       const dest = str(a, "out");
       if (!dest) throw new QwmUsageError("quantize needs --out M.qwm");
+      const clash = overwrittenInput(dest, [model, str(a, "calib"), str(a, "labels"), str(a, "labels-file")]);
+      if (clash !== undefined) throw new QwmUsageError(`--out '${dest}' is the input '${clash}': quantize never writes over its inputs`);
       const calibration = str(a, "calibration") ?? "auto";
       if (calibration !== "auto" && !(CALIBRATION_METHODS as readonly string[]).includes(calibration)) {
         throw new QwmUsageError(`--calibration must be auto, ${CALIBRATION_METHODS.join(", ")}; got '${calibration}'`);
@@ -154,7 +157,7 @@ async function run(a: Args): Promise<void> {
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),
       });
-      writeFileSync(dest, r.qwm);
+      writeFileAtomic(dest, r.qwm); // a temporary file renamed over dest: an interrupted run leaves the old one
       const d = describe(r.qwm);
       out({ out: dest, bytes: r.qwm.length, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length },
         () => [

@@ -3,6 +3,7 @@
 // bytes and decoded by pngjs / jpeg-js (pure JS). Images keep their own sizes; toModelPixels resizes them.
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
+import { inflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import pngjs from "pngjs";
 import { applyLimit, readBytes } from "./io.ts";
@@ -11,6 +12,13 @@ import { QwmDataError, type Dataset } from "./types.ts";
 export interface DecodedImage { data: Uint8Array; width: number; height: number; channels: 1 | 3 }
 
 const MAX_PIXELS = 100e6; // the same bound jpeg-js applies by default
+/** Deflate's largest expansion: no stream inflates to more than about 1032 times its size. */
+const DEFLATE_MAX_RATIO = 1032;
+
+export interface DecodeLimits {
+  /** Most pixels (width x height) an image may have; default 100e6. Decoding needs about 20 bytes a pixel at most. */
+  maxPixels?: number;
+}
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const IMAGE_EXT = new Set([".png", ".jpg", ".jpeg"]);
 
@@ -20,24 +28,76 @@ export const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] 
 /**
  * Decodes a PNG or JPEG (by its magic bytes) to HWC pixels: 1 channel for a gray PNG, else 3 (RGB; alpha is
  * dropped, as the preprocessing ignores it). 16-bit PNGs are scaled to 8 bits. `what` names it in errors.
+ * Untrusted bytes are fine: anything wrong is a QwmDataError, and memory stays bounded by `limits.maxPixels`.
  */
-export function decodeImage(bytes: Uint8Array, what = "image"): DecodedImage {
-  if (isPng(bytes)) return decodePng(bytes, what);
-  if (isJpeg(bytes)) return decodeJpeg(bytes, what);
+export function decodeImage(bytes: Uint8Array, what = "image", limits: DecodeLimits = {}): DecodedImage {
+  const maxPixels = limits.maxPixels ?? MAX_PIXELS;
+  if (!(maxPixels >= 1)) throw new QwmDataError("DATA_ARGS", `maxPixels must be a positive number, got ${String(limits.maxPixels)}`);
+  if (!(bytes instanceof Uint8Array)) throw new QwmDataError("DATA_ARGS", `${what}: the bytes must be a Uint8Array`);
+  if (bytes.length === 0) throw new QwmDataError("DATA_FORMAT", `${what} is empty (0 bytes)`);
+  if (isPng(bytes)) return decodePng(bytes, what, maxPixels);
+  if (isJpeg(bytes)) return decodeJpeg(bytes, what, maxPixels);
   throw new QwmDataError("DATA_FORMAT", `${what} is neither PNG nor JPEG (unrecognized magic bytes)`);
 }
 
-function decodePng(bytes: Uint8Array, what: string): DecodedImage {
-  if (bytes.length >= 24) {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const w = dv.getUint32(16, false), h = dv.getUint32(20, false);
-    if (w * h > MAX_PIXELS) throw new QwmDataError("DATA_DECODE", `${what}: PNG of ${w}x${h} pixels is over the ${MAX_PIXELS / 1e6} MP limit`);
+/** Bytes of a PNG's filtered image data (a filter byte per row), Adam7 passes when interlaced; 0 if unknown. */
+function pngRawBytes(w: number, h: number, depth: number, colorType: number, interlace: number): number {
+  const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[colorType];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) return 0;
+  const rows = (pw: number, ph: number) => (pw && ph ? ph * (Math.ceil((pw * channels * depth) / 8) + 1) : 0);
+  if (!interlace) return rows(w, h);
+  // Adam7: pass p covers columns x0 + k*dx and rows y0 + k*dy
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  return passes.reduce((a, [x0, y0, dx, dy]) => a + rows(Math.ceil((w - x0) / dx), Math.ceil((h - y0) / dy)), 0);
+}
+
+/**
+ * Checks a PNG's header and image data against what decoding it costs, before pngjs allocates anything: the
+ * pixel limit, and compressed data that could inflate to the declared size (deflate expands at most ~1032
+ * times: a few bytes cannot hold a huge image). An interlaced PNG's data is inflated here with its size capped
+ * (pngjs inflates those without a limit: a deflate bomb). Malformed chunk structure is left to pngjs.
+ */
+function checkPng(bytes: Uint8Array, what: string, maxPixels: number): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 33 || dv.getUint32(12) !== 0x49484452) return; // no IHDR first: pngjs reports it
+  const w = dv.getUint32(16), h = dv.getUint32(20), depth = bytes[24], colorType = bytes[25], interlace = bytes[28];
+  if (w < 1 || h < 1) throw new QwmDataError("DATA_DECODE", `${what}: PNG of ${w}x${h} pixels (width and height must be at least 1)`);
+  if (w * h > maxPixels) throw new QwmDataError("DATA_DECODE", `${what}: PNG of ${w}x${h} pixels is over the ${maxPixels / 1e6} MP limit`);
+  const raw = pngRawBytes(w, h, depth, colorType, interlace);
+  if (!raw) return; // an invalid depth / color type: pngjs names it
+  const idat: Uint8Array[] = [];
+  let z = 0;
+  for (let at = 8; at + 12 <= bytes.length;) {
+    const len = dv.getUint32(at), type = dv.getUint32(at + 4);
+    if (at + 12 + len > bytes.length) break;
+    if (type === 0x49444154) { idat.push(bytes.subarray(at + 8, at + 8 + len)); z += len; } // IDAT
+    at += 12 + len;
   }
+  if (z * DEFLATE_MAX_RATIO + 64 < raw) {
+    throw new QwmDataError("DATA_DECODE", `${what}: PNG of ${w}x${h} pixels needs ${raw} bytes of image data, but holds ${z} compressed bytes (truncated or corrupt)`);
+  }
+  if (interlace) {
+    const all = idat.length === 1 ? idat[0] : Buffer.concat(idat);
+    let n: number;
+    try {
+      n = inflateSync(all, { maxOutputLength: raw + 1 }).length;
+    } catch (e) {
+      const big = (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+      throw new QwmDataError("DATA_DECODE", big
+        ? `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`
+        : `${what}: corrupt PNG (${(e as Error).message})`);
+    }
+    if (n > raw) throw new QwmDataError("DATA_DECODE", `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`);
+  }
+}
+
+function decodePng(bytes: Uint8Array, what: string, maxPixels: number): DecodedImage {
+  checkPng(bytes, what, maxPixels);
   let png: pngjs.PNGWithMetadata;
   try {
     png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    throw new QwmDataError("DATA_DECODE", `${what}: corrupt PNG (${(e as Error).message})`);
+    throw new QwmDataError("DATA_DECODE", `${what}: corrupt PNG (${e instanceof Error ? e.message : String(e)})`);
   }
   const { width, height, data } = png; // RGBA, 8 bits
   const gray = (png.colorType & 3) === 0; // types 0 (gray) and 4 (gray + alpha)
@@ -47,13 +107,16 @@ function decodePng(bytes: Uint8Array, what: string): DecodedImage {
   return { data: out, width, height, channels: C };
 }
 
-function decodeJpeg(bytes: Uint8Array, what: string): DecodedImage {
+function decodeJpeg(bytes: Uint8Array, what: string, maxPixels: number): DecodedImage {
   try {
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+    // jpeg-js counts 4 bytes per sample of each component's coefficient blocks plus the output (about 15 bytes a
+    // pixel for 3 components, more with chroma upsampling): 20 a pixel, at least 16 MB, at most 1 GB
+    const mem = Math.min(1024, Math.max(16, Math.ceil((maxPixels * 20) / 2 ** 20)));
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: mem });
     if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) throw new Error("no image data");
     return { data: img.data, width: img.width, height: img.height, channels: 3 };
   } catch (e) {
-    throw new QwmDataError("DATA_DECODE", `${what}: corrupt JPEG (${(e as Error).message})`);
+    throw new QwmDataError("DATA_DECODE", `${what}: corrupt JPEG (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 

@@ -13,7 +13,7 @@ import { readLabels } from "./labels.ts";
 import { QwmDataError, type Dataset } from "./types.ts";
 
 export { QwmDataError, type Dataset } from "./types.ts";
-export { decodeImage, type DecodedImage } from "./folder.ts";
+export { decodeImage, type DecodedImage, type DecodeLimits } from "./folder.ts";
 export { readLabels, parseLabels } from "./labels.ts";
 
 export interface ReadOptions {

@@ -45,6 +45,12 @@ const TYPE_NAMES: Record<number, string> = {
 
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
+/** Most values an activation may have: 2^27 (512 MiB as float32); every dim of an image at most 65535. */
+const MAX_ACT_VALUES = 2 ** 27;
+/** Whether activation dims fit a .qwm tensor (a flattened [N, K] value: K up to MAX_ACT_VALUES). */
+const actSizeOk = (dims: readonly number[]) =>
+  dims.every((d) => Number.isSafeInteger(d) && d >= 1 && (dims.length === 1 || d <= 65535)) && prod(dims) <= MAX_ACT_VALUES;
+
 export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Imported {
   const model = decodeModel(bytes);
   const g = model.graph;
@@ -114,6 +120,9 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   }
   if (inQ) quantAct.set(inName, inQ);
   // the .qwm input is an image of 1 (gray) or 3 (RGB / BGR) channels; an [N, K] vector is a 1x1 image of K channels
+  if (!actSizeOk(graphInputShape)) {
+    throw new QwmOnnxError("ONNX_UNSUPPORTED", `input '${inVi.name}' of dims [${inDims.map((d) => d ?? "N")}] is larger than a .qwm tensor can be (dims 1..65535, at most 2^27 values)`);
+  }
   if (graphInputShape[2] !== 1 && graphInputShape[2] !== 3) {
     throw new QwmOnnxError("ONNX_UNSUPPORTED", `input '${inVi.name}' of dims [${inDims.map((d) => d ?? "N")}] has ${graphInputShape[2]} channels; supported: images of 1 (gray) or 3 (RGB / BGR) channels ([N, K] vectors count as K channels)`);
   }
@@ -157,6 +166,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
     };
     const out = (i: number, v: Val) => {
       const n = node.output[i];
+      if (v.k === "act" && !actSizeOk(v.dims)) fail("ONNX_UNSUPPORTED", `its output of dims [${v.dims}] is larger than a .qwm tensor can be (dims 1..65535, at most 2^27 values)`);
       if (n !== undefined && n !== "") vals.set(n, v);
     };
     const newVal = (base?: string) => irName(base ?? node.output[0] ?? `${node.opType}_${index}`);
@@ -175,6 +185,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
           : at.has("value_int") ? { dims: [], dtype: DT.INT64, data: [at.get("value_int")] }
           : at.has("value_ints") ? { dims: [at.get("value_ints").length], dtype: DT.INT64, data: at.get("value_ints") } : undefined);
         if (!c) fail("ONNX_UNSUPPORTED", "Constant without a tensor, float(s) or int(s) value");
+        if (!Array.isArray(c.dims)) fail("ONNX_INVALID", "Constant 'value' must be a tensor");
         out(0, { k: "const", c });
         return;
       }
@@ -763,6 +774,17 @@ function producedNonNegative(nodes: Node[], v: string): boolean {
 function foldConst(op: string, ins: (Const | undefined)[], at: Map<string, any>, fail: (c: any, m: string) => never): Const {
   const a = ins[0];
   if (!a) return fail("ONNX_INVALID", "missing input");
+  if (!ins[1] && ["Add", "Sub", "Mul", "Div", "Gather", "Reshape", "QuantizeLinear"].includes(op)) fail("ONNX_INVALID", "input 1 is missing");
+  const c = foldConstOp(op, ins, at, fail);
+  // shape arithmetic on untrusted values: the result's dims must describe its data
+  if (!c.dims.every((d) => Number.isSafeInteger(d) && d >= 0) || prod(c.dims) !== c.data.length) {
+    fail("ONNX_INVALID", `the constant result has dims [${c.dims}] for ${c.data.length} values`);
+  }
+  return c;
+}
+
+function foldConstOp(op: string, ins: (Const | undefined)[], at: Map<string, any>, fail: (c: any, m: string) => never): Const {
+  const a = ins[0]!;
   const f32 = (dims: number[], data: ArrayLike<number>, dtype = a.dtype) => ({ dims, dtype, data: dtype === DT.FLOAT ? Float32Array.from(data) : Array.from(data) });
   switch (op) {
     case "Identity": case "Dropout": return a;
@@ -783,6 +805,7 @@ function foldConst(op: string, ins: (Const | undefined)[], at: Map<string, any>,
       const idx = ins[1]!;
       const axis = at.get("axis") ?? 0;
       if (a.dims.length !== 1 || axis !== 0) fail("ONNX_UNSUPPORTED", "Gather of constants beyond 1-D");
+      if (Array.from(idx.data).some((i) => !Number.isInteger(i) || i < -a.data.length || i >= a.data.length)) fail("ONNX_INVALID", `Gather indices [${Array.from(idx.data)}] outside a ${a.data.length}-element tensor`);
       const r = Array.from(idx.data, (i) => a.data[i < 0 ? i + a.data.length : i]);
       return f32(idx.dims, r);
     }
@@ -813,6 +836,7 @@ function foldConst(op: string, ins: (Const | undefined)[], at: Map<string, any>,
     }
     case "Transpose": {
       const perm: number[] = at.get("perm") ?? a.dims.map((_, i) => a.dims.length - 1 - i);
+      if (perm.length !== a.dims.length || [...perm].sort().some((p, i) => p !== i)) fail("ONNX_INVALID", `perm [${perm}] is not a permutation of the ${a.dims.length} axes`);
       const dims = perm.map((p) => a.dims[p]);
       const strides = a.dims.map((_, i) => prod(a.dims.slice(i + 1)));
       const n = a.data.length;

@@ -34,6 +34,7 @@ const num = (x: any): number => (typeof x === "number" ? x : x && typeof x.toNum
 
 export function tensorToConst(t: any): Const {
   const dims: number[] = (t.dims ?? []).map(num);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new QwmOnnxError("ONNX_INVALID", `tensor '${t.name}': dims [${dims}] must be non-negative integers`);
   const n = dims.reduce((a, b) => a * b, 1);
   const dtype: number = t.dataType;
   const raw: Uint8Array | undefined = t.rawData && t.rawData.length ? t.rawData : undefined;
@@ -69,18 +70,53 @@ export function tensorToConst(t: any): Const {
   return { dims, dtype, data };
 }
 
+// Attributes that mean the same in every op the importer reads, with the ONNX type and the range it may use
+// them in (untrusted files: a wrong type or an absurd value is ONNX_INVALID here, not a TypeError later).
+const MAX_DIM = 65535;
+const INT_ATTRS: Record<string, [number, number]> = {
+  group: [1, MAX_DIM], axis: [-8, 8], transA: [0, 1], transB: [0, 1], keepdims: [0, 1], ceil_mode: [0, 1],
+  count_include_pad: [0, 1], storage_order: [0, 1], allowzero: [0, 1], spatial: [0, 1], training_mode: [0, 1],
+  is_test: [0, 1], broadcast: [0, 1], start: [-8, 8], end: [-8, 8], value_int: [-(2 ** 53), 2 ** 53],
+};
+const INTS_ATTRS: Record<string, [number, number]> = {
+  kernel_shape: [1, MAX_DIM], strides: [1, MAX_DIM], dilations: [1, MAX_DIM], pads: [0, MAX_DIM], paddings: [0, MAX_DIM],
+  perm: [-8, 8], axes: [-8, 8], shape: [-1, 2 ** 31], value_ints: [-(2 ** 53), 2 ** 53],
+};
+const FLOAT_ATTRS = new Set(["alpha", "beta", "epsilon", "momentum", "min", "max", "value_float"]);
+const STRING_ATTRS = new Set(["auto_pad", "mode"]);
+const TYPE_NAME: Record<number, string> = { 1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph", 6: "floats", 7: "ints", 8: "strings" };
+
 /** Attributes of a node as plain values: numbers, number arrays, strings, or Const tensors. */
 export function attributes(node: OnnxNode): Map<string, any> {
   const m = new Map<string, any>();
+  const where = `node '${node.name || "?"}' (${node.opType})`;
+  const bad = (name: string, what: string): never => {
+    throw new QwmOnnxError("ONNX_INVALID", `${where}: attribute '${name}' ${what}`, node.name || undefined, node.opType);
+  };
+  const intIn = (name: string, v: number, [lo, hi]: [number, number]) => {
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) bad(name, `is ${v}, outside ${lo}..${hi}`);
+    return v;
+  };
   for (const a of node.attribute ?? []) {
+    const name: string = a.name;
+    const want = name in INT_ATTRS ? 2 : name in INTS_ATTRS ? 7 : FLOAT_ATTRS.has(name) ? 1 : STRING_ATTRS.has(name) ? 3 : 0;
+    // `to` (Cast) is an int, or a type name before opset 6; `value` a tensor (Constant) or a float (Pad-1)
+    const ok = !want || a.type === want || (name === "to" && (a.type === 2 || a.type === 3)) || (name === "value" && (a.type === 1 || a.type === 4));
+    if (!ok) bad(name, `must be of type ${TYPE_NAME[want]}, not ${TYPE_NAME[a.type] ?? a.type}`);
     switch (a.type) {
-      case 1: m.set(a.name, a.f); break; // FLOAT
-      case 2: m.set(a.name, num(a.i)); break; // INT
-      case 3: m.set(a.name, new TextDecoder().decode(a.s)); break; // STRING
-      case 4: m.set(a.name, tensorToConst(a.t)); break; // TENSOR
-      case 6: m.set(a.name, Array.from(a.floats ?? [])); break; // FLOATS
-      case 7: m.set(a.name, (a.ints ?? []).map(num)); break; // INTS
-      default: m.set(a.name, { unsupportedType: a.type });
+      case 1: // FLOAT
+        if (Number.isNaN(a.f)) bad(name, "is NaN");
+        m.set(name, a.f);
+        break;
+      case 2: m.set(name, name in INT_ATTRS ? intIn(name, num(a.i), INT_ATTRS[name]) : num(a.i)); break; // INT
+      case 3: m.set(name, new TextDecoder().decode(a.s)); break; // STRING
+      case 4: // TENSOR
+        if (!a.t) bad(name, "has no tensor");
+        m.set(name, tensorToConst(a.t));
+        break;
+      case 6: m.set(name, Array.from(a.floats ?? [])); break; // FLOATS
+      case 7: m.set(name, (a.ints ?? []).map((x: any) => (name in INTS_ATTRS ? intIn(name, num(x), INTS_ATTRS[name]) : num(x)))); break; // INTS
+      default: m.set(name, { unsupportedType: a.type });
     }
   }
   return m;

@@ -8,14 +8,24 @@ import {
   qs8ConvScratchBytes, qs8DenseScratchBytes, QwmPackError,
 } from "./layout.ts";
 import { planArena } from "./plan.ts";
+import { packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "./lowbit.ts";
 import { f32Bits, type OpDesc, type Program, type TensorDesc } from "./qwm.ts";
 import { actBounds, multipliers, roundHalfAway, type QParams } from "../quantize/params.ts";
 
 /** How a graph is quantized: activation parameters of every value, int8 weights of every conv / dense. */
 export interface QuantizedGraph {
   act: Map<string, QParams>;
-  weights: Map<string, { q: Int8Array; scales: Float32Array }>;
+  /** `bits` 4, 2 or 1 (src/quantize/lowbit.ts) selects the sub-8-bit ops; absent: int8. */
+  weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string }>;
 }
+
+const ceilTo = (n: number, a: number) => Math.ceil(n / a) * a;
+/** Scratch of the sub-8-bit GEMM ops: the padded int16 image with channels padded to 8 (16 for 2-bit). */
+function subConvScratch(bits: number, OH: number, OW: number, C: number, KH: number, KW: number, SH: number, SW: number, DH: number, DW: number): number {
+  const Hp = (OH - 1) * SH + (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+  return Hp * Wp * ceilTo(C, bits === 2 ? 16 : 8) * 2 + 4 * KH * KW;
+}
+const subPack = (bits: number) => (bits === 4 ? packQs4Gemm : bits === 2 ? packQs2Gemm : packQbwGemm);
 
 export interface LowerOptions {
   /** Share arena bytes between tensors whose lifetimes do not overlap (default true; false keeps all). */
@@ -106,9 +116,67 @@ function finish(g: Graph, b: Builder, tensorOf: Map<string, number>, opts: Lower
   return { program, tensorOf };
 }
 
+/**
+ * The format's limits on a graph (docs/format.md), checked before anything is packed, so that a graph outside
+ * them is a QwmPackError naming the node rather than a file the runtime refuses: dims 1..65535; windows with
+ * kernel, stride and dilation 1..255, top / left padding at most (K-1)*D and at most one window of bottom /
+ * right padding; activation parameters the runtime accepts.
+ */
+function checkFormatLimits(g: Graph, shapes: Map<string, Shape>): void {
+  for (const [v, s] of shapes) {
+    if (!s.every((d) => Number.isInteger(d) && d >= 1 && d <= 65535)) throw new QwmPackError(`value '${v}' of shape ${s.join("x")}: a .qwm tensor's dims are 1..65535`);
+  }
+  for (const n of g.nodes) {
+    const bad = (m: string) => new QwmPackError(`node '${n.name}' (${n.op}): ${m}`);
+    if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
+      const d = n.op === "conv" ? n.dilation : [1, 1];
+      const [H, W] = shapes.get(n.input)!, [OH, OW] = shapes.get(n.output)!;
+      if (![...n.kernel, ...n.stride, ...d].every((x) => Number.isInteger(x) && x >= 1 && x <= 255)) {
+        throw bad(`kernel ${n.kernel}, stride ${n.stride}, dilation ${d}: each must be 1..255 in a .qwm`);
+      }
+      const [PT, PL] = n.pads;
+      if (!(PT >= 0 && PT <= (n.kernel[0] - 1) * d[0] && PL >= 0 && PL <= (n.kernel[1] - 1) * d[1])) throw bad(`padding ${n.pads} is more than the kernel can cover ((K-1)*D)`);
+      if ((OH - 1) * n.stride[0] + 1 > PT + H || (OW - 1) * n.stride[1] + 1 > PL + W) throw bad(`output ${OH}x${OW} has windows entirely in the bottom / right padding`);
+    }
+    if (n.op === "act") {
+      if (n.kind === "clip" ? !(n.alpha <= n.beta) : !(Number.isFinite(n.alpha) && Number.isFinite(n.beta))) {
+        throw bad(`${n.kind} with parameters ${n.alpha}, ${n.beta} (clip: min <= max; others: finite)`);
+      }
+    }
+  }
+}
+
+/**
+ * A layer's int32 biases in accumulator units, bias / (inScale * scale[c]), leaving the accumulator room:
+ * |bias| + 255 * sum |q| <= 2^31 - 1 per channel (|x - zx| <= 255), the runtime's bound. A channel whose weights
+ * are all zero (a pruned filter, a batch norm with gamma 0) is given a scale that makes its bias 2^24, exact
+ * in the accumulator (its weights are zero at any scale); another channel's bias saturates at its room. A layer
+ * whose weights alone could overflow the accumulator is a QwmPackError.
+ */
+function fitBias(n: { name: string; bias: Float32Array }, inScale: number, q: Int8Array, scales: Float32Array): { biasQ: Int32Array; scales: Float32Array } {
+  const N = n.bias.length, per = q.length / N;
+  const out = Float32Array.from(scales), biasQ = new Int32Array(N);
+  for (let c = 0; c < N; c++) {
+    let abs = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) abs += Math.abs(q[i]);
+    const room = 2 ** 31 - 1 - 255 * abs;
+    if (room < 0) throw new QwmPackError(`node '${n.name}': output channel ${c} could overflow its int32 accumulator (sum |w| = ${abs}; at most ${Math.floor((2 ** 31 - 1) / 255)})`);
+    let b = roundHalfAway(n.bias[c] / (inScale * out[c]));
+    if (Math.abs(b) > room) {
+      if (abs === 0) {
+        out[c] = Math.abs(n.bias[c]) / (inScale * 2 ** 24);
+        b = Math.max(-room, Math.min(room, roundHalfAway(n.bias[c] / (inScale * out[c]))));
+      } else b = Math.sign(b) * room;
+    }
+    biasQ[c] = b;
+  }
+  return { biasQ, scales: out };
+}
+
 /** The float program: every node on the fp32 kernels. */
 export function lowerFloat(g: Graph, opts: LowerOptions = {}): Lowered {
   const shapes = inferShapes(g);
+  checkFormatLimits(g, shapes);
   const b = new Builder();
   const tensorOf = new Map<string, number>();
   const t = (v: string) => tensorOf.get(v)!;
@@ -152,6 +220,7 @@ export function lowerFloat(g: Graph, opts: LowerOptions = {}): Lowered {
 /** The int8 program: every node on the qs8 kernels, with the activation and weight quantization of `qg`. */
 export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions = {}): Lowered {
   const shapes = inferShapes(g);
+  checkFormatLimits(g, shapes);
   const b = new Builder();
   const tensorOf = new Map<string, number>();
   const qOf = (v: string) => {
@@ -177,12 +246,51 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
       case "dense": {
         const [h, w, C] = shapes.get(n.input)!;
         const qx = qOf(n.input);
-        const lw = qg.weights.get(n.name);
+        let lw = qg.weights.get(n.name);
         if (!lw) throw new QwmPackError(`node '${n.name}' (${n.op}) has no quantized weights`);
+        // A sub-8-bit layer whose real multiplier reaches 1 (coarse weight scales: 2-bit, binary) cannot be
+        // requantized (shift >= 31): its integer weights are scaled by 2^e and the layer runs on the narrowest
+        // kernel that holds them (int4, else int8); the arithmetic is the same, only the storage grows.
+        if (lw.bits !== undefined && lw.bits < 8) {
+          const maxReal = Math.max(...Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
+          let e = 0;
+          while (maxReal / 2 ** e >= 0.999 && e < 7) e++;
+          if (e > 0) {
+            const q = Int8Array.from(lw.q, (v) => v * 2 ** e);
+            let lo = 0, hi = 0;
+            for (const v of q) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+            if (lo < -127 || hi > 127) throw new QwmPackError(`node '${n.name}': weights too coarse for the output scale`);
+            lw = { q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), bits: lo >= -8 && hi <= 7 ? 4 : undefined, format: lw.format };
+          }
+        }
         const N = n.outChannels;
-        const biasQ = Int32Array.from(n.bias, (bv, c) => roundHalfAway(bv / (qx.scale * lw.scales[c])));
+        const fit = fitBias(n, qx.scale, lw.q, lw.scales); // float64: Int32Array.from would wrap a large bias around
+        lw = { ...lw, scales: fit.scales };
+        const biasQ = fit.biasQ;
         const { mult, shift } = multipliers(Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
         const { lo, hi } = actBounds(n.act, qy);
+        const bits = lw.bits ?? 8;
+        if (bits !== 8) {
+          const [KH, KW] = n.op === "conv" ? n.kernel : [1, 1];
+          if (n.op === "dense") {
+            const K = h * w * C;
+            op(bits === 4 ? Op.DenseQs4 : bits === 2 ? Op.DenseQs2 : Op.DenseQbw, [shift, lo, hi], {
+              weights: b.weights(subPack(bits)(lw.q, N, 1, K, biasQ, mult)), scratch: b.scratch(ceilTo(K, bits === 2 ? 16 : 8) * 2 + 16),
+            });
+          } else if (n.groups === 1) {
+            const [OH, OW] = shapes.get(n.output)!;
+            op(bits === 4 ? Op.Conv2dQs4 : bits === 2 ? Op.Conv2dQs2 : Op.Conv2dQbw, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
+              weights: b.weights(subPack(bits)(lw.q, N, KH * KW, C, biasQ, mult)),
+              scratch: b.scratch(subConvScratch(bits, OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
+            });
+          } else {
+            if (bits !== 4) throw new QwmPackError(`node '${n.name}': depthwise layers have 8- and 4-bit kernels only`);
+            op(Op.DwConv2dQs4, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
+              weights: b.weights(packQs4Depthwise(tapMajor(lw.q, C, KH * KW), C, KH, KW, biasQ, mult)),
+            });
+          }
+          break;
+        }
         if (n.op === "dense") {
           const K = h * w * C;
           op(Op.DenseQs8, [shift, lo, hi], { weights: b.weights(packQs8Gemm(lw.q, N, 1, K, biasQ, mult)), scratch: b.scratch(qs8DenseScratchBytes(K)) });

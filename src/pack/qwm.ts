@@ -131,6 +131,10 @@ export function stableJson(x: unknown): string {
 export function writeQwm(p: Program): Uint8Array {
   if (p.tensors.length === 0 || p.tensors.length > 65535) throw new QwmPackError(`tensor count ${p.tensors.length} outside 1..65535`);
   if (p.ops.length === 0 || p.ops.length > 65535) throw new QwmPackError(`op count ${p.ops.length} outside 1..65535`);
+  p.tensors.forEach((t, i) => {
+    if (!t.shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 65535)) throw new QwmPackError(`tensor ${i}${t.name ? ` ('${t.name}')` : ""}: shape ${t.shape.join("x")} outside the format's 1..65535 per dim`);
+  });
+  if (!(p.meta.arenaBytes >= 0 && p.meta.arenaBytes <= 0x7fff0000)) throw new QwmPackError(`arena of ${p.meta.arenaBytes} bytes is over the format's ${0x7fff0000}`);
   const sections: { id: Section; required: boolean; data: Uint8Array }[] = [
     { id: Section.Model, required: true, data: modelSection(p.meta) },
     { id: Section.Tensors, required: true, data: tensorSection(p.tensors) },

@@ -77,7 +77,13 @@ export function readQwm(b: Uint8Array): QwmContents {
   };
 }
 
-const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32]);
+const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw]);
+/** Weight bits and representation of the sub-8-bit ops (1.1). */
+const SUB_BITS: Partial<Record<number, [number, string]>> = {
+  [Op.Conv2dQs4]: [4, "int4 uniform per-channel"], [Op.DwConv2dQs4]: [4, "int4 uniform per-channel"], [Op.DenseQs4]: [4, "int4 uniform per-channel"],
+  [Op.Conv2dQs2]: [2, "2-bit"], [Op.DenseQs2]: [2, "2-bit"],
+  [Op.Conv2dQbw]: [1, "binary (BWN) per-channel scale"], [Op.DenseQbw]: [1, "binary (BWN) per-channel scale"],
+};
 
 export interface LayerInfo {
   index: number;
@@ -96,6 +102,20 @@ export interface LayerInfo {
   weightScaleRange?: [number, number];
 }
 
+/** The representation of a sub-8-bit layer; 2-bit layers are "ternary" when no weight is -2. */
+function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
+  const [, name] = SUB_BITS[op.op]!;
+  if (name !== "2-bit" || !op.weights) return name;
+  const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
+  const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
+  const wBytes = op.weights.bytes - 16 * Np;
+  for (let i = 0; i < wBytes; i++) {
+    const b = q.raw[base + i];
+    for (let j = 0; j < 8; j += 2) if (((b >> j) & 3) === 2) return "2-bit uniform [-2, 1] per-channel";
+  }
+  return "ternary {-1, 0, 1} per-channel";
+}
+
 /** Per-layer description: shapes, bits, packed bytes, parameters, MACs (one image). */
 export function layers(q: QwmContents): LayerInfo[] {
   return q.ops.map((op, index) => {
@@ -107,17 +127,18 @@ export function layers(q: QwmContents): LayerInfo[] {
     const wBytes = op.weights?.bytes ?? 0;
     if (WINDOWED.has(op.op)) {
       const [KH, KW] = op.params;
-      const dw = op.op === Op.DwConv2dQs8 || op.op === Op.DwConv2dF32;
+      const dw = op.op === Op.DwConv2dQs8 || op.op === Op.DwConv2dF32 || op.op === Op.DwConv2dQs4;
       const per = KH * KW * (dw ? 1 : ic);
       params = oc * per + oc;
       macs = oh * ow * oc * per;
       weightBits = f32 ? 32 : 8;
-    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32) {
+    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32 || op.op === Op.DenseQs4 || op.op === Op.DenseQs2 || op.op === Op.DenseQbw) {
       const K = ih * iw * ic;
       params = oc * K + oc;
       macs = oc * K;
       weightBits = f32 ? 32 : 8;
     }
+    if (SUB_BITS[op.op]) weightBits = SUB_BITS[op.op]![0];
     let weightScaleRange: [number, number] | undefined;
     if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8)) {
       const dense = op.op === Op.DenseQs8, dw = op.op === Op.DwConv2dQs8;
@@ -138,7 +159,7 @@ export function layers(q: QwmContents): LayerInfo[] {
     return {
       index, op: Op[op.op] ?? `op ${op.op}`, input: [ih, iw, ic], output: [oh, ow, oc], weightBits,
       actBits: y.dtype === DType.F32 ? 32 : 8,
-      scheme: weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
+      scheme: SUB_BITS[op.op] ? subScheme(q, op) : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
       weightBytes: wBytes, params, macs,
       outScale: y.dtype === DType.I8 ? y.scale : undefined, outZeroPoint: y.dtype === DType.I8 ? y.zeroPoint : undefined,
       weightScaleRange,

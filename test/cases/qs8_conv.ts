@@ -53,6 +53,7 @@ export const qs8ConvCases: KernelCase[] = [
   convCase("qs8_conv2d 5x5 dilation 2", 4, geom(12, 12, 4, 6, 5, 5, 1, 4, 2)),
   convCase("qs8_conv2d extremes -128/127, weights +-127", 5, geom(6, 6, 33, 9, 3, 3, 1, 1), true),
   convCase("qs8_conv2d large K = 3*3*64", 6, geom(4, 4, 64, 12, 3, 3, 1, 1)),
+  convCase("qs8_conv2d 143 pixels: several runs of 64, lines not a multiple of 4", 7, geom(13, 11, 16, 20, 3, 3, 1, 1)),
   ...Array.from({ length: 24 }, (_, i) => convCase(`qs8_conv2d random shape #${i}`, 100 + i, randomGeom(1000 + i), i % 6 === 5)),
   ...[1, 3, 4, 7, 17].map((M, i): KernelCase => ({
     name: `qs8_fully_connected M=${M}`,

@@ -203,19 +203,21 @@ const poolCases: KernelCase[] = [
 
 interface AddParams { za: number; ma: number; zb: number; mb: number; shift: number; zy: number; lo: number; hi: number }
 
-function addCase(name: string, seed: number, n: number, mode: "random" | "extreme" | "ties" | "inplace" | "gain"): KernelCase {
+function addCase(name: string, seed: number, n: number, mode: "random" | "extreme" | "ties" | "inplace" | "gain" | "deep" | "near31"): KernelCase {
   return {
     name,
     run(h) {
       const r = rng(seed);
       const extreme = mode === "extreme";
       const a = input(r, n, extreme), b = input(r, n, extreme);
-      const shift = mode === "ties" ? 31 : mode === "gain" ? r.int(24, 30) : r.int(31, 40);
+      const shift = mode === "ties" ? 31 : mode === "gain" ? r.int(24, 30) : mode === "deep" ? r.int(38, 62) : r.int(31, 40);
       const m = () => Math.min(2 ** 31 - 1, Math.floor((0.1 + r.next() * 0.9) * 2 ** Math.min(31, shift)));
       let q: AddParams = { za: r.int(-128, 127), ma: m(), zb: r.int(-128, 127), mb: m(), shift, zy: r.int(-20, 20), lo: -128, hi: 127 };
       if (extreme) q = { ...q, za: r.pick([-128, 127]), zb: r.pick([-128, 127]), ma: 2 ** 31 - 1, mb: r.pick([2 ** 31 - 1, 0]), zy: r.pick([-128, 127]) };
       if (mode === "ties") q = { ...q, ma: 2 ** 30, mb: 0 }; // (a - za) / 2: every odd difference is a tie
       if (mode === "inplace") q = { ...q, lo: q.zy, hi: Math.min(127, q.zy + 60) };
+      // the SIMD form's limb split changes at 2^31 - 2^15: multipliers on both sides of it
+      if (mode === "near31") q = { ...q, ma: 2 ** 31 - 2 ** 15 - r.int(0, 1), mb: 2 ** 31 - 2 ** 15 - 1 - r.int(0, 40000) };
       h.reset();
       const pa = h.put(a), pb = h.put(b), po = mode === "inplace" ? pa : h.alloc(n);
       h.fn("qs8_add")(pa, q.za, q.ma, pb, q.zb, q.mb, po, n, q.shift, q.zy, q.lo, q.hi);
@@ -231,6 +233,8 @@ const addCases: KernelCase[] = [
   addCase("qs8_add in place (out = a) with relu6 clamp n=77", 731, 77, "inplace"),
   // shifts 24..30: real multipliers above 1 (output range narrower than an input's)
   ...[9, 33, 1001].map((n, i) => addCase(`qs8_add gain > 1 (shift 24..30) n=${n}`, 740 + i, n, "gain")),
+  ...[17, 1001].map((n, i) => addCase(`qs8_add small multipliers (shift 38..62) n=${n}`, 750 + i, n, "deep")),
+  ...[0, 1, 2, 3].map((i) => addCase(`qs8_add multipliers at 2^31 - 2^15 #${i}`, 760 + i, 203, "near31")),
 ];
 
 // ---------------------------------------------------------------- table lookup

@@ -1,0 +1,563 @@
+// qs4 conv2d / dense: int4 weights (two per byte, kept packed in memory and unpacked in registers) x int8
+// activations -> int32 -> requantized int8. The implicit GEMM of qs8_gemm.ts / qs8_conv2d.ts with another
+// weight layout; the A operand is each build's A format of qs8_gemm.ts (int16 x - zx; relaxed: int8 x), with
+// the channels of every tap padded to Cp = ceil8(C) (so that every segment is a whole number of 8-k steps).
+//
+// Packed layer (packQs4Gemm in src/pack/lowbit.ts), N outputs, T taps of C channels, Cp = ceil8(C),
+// K = T*Cp, Np = ceil4(N):
+//   u8    w[Np/4][K/8][16]   16 bytes per 4 channels x 8 k (k0..k3 = step 0, k4..k7 = step 1), two's-complement
+//                            nibbles in [-8, 7], zero in all padding. Within the 16 bytes, channel c (0..3), k:
+//                              byte 2*j + q, j = (c & 1)*4 + (k & 3), q = k >> 2 (the step),
+//                              low nibble (element 0) when c < 2, high nibble (element 1) when c >= 2
+//                            so read as eight little-endian int16 lanes, nibble m of lane j is
+//                              m = 0: (c = j>>2,     step 0)   m = 1: (c = (j>>2) + 2, step 0)
+//                              m = 2: (c = j>>2,     step 1)   m = 3: (c = (j>>2) + 2, step 1)   k = j & 3
+//   int32 bias[Np], mult[Np], sumw[Np], sumwn[Np]   as in qs8_gemm.ts (the relaxed build uses sumw only)
+// Total Np*K/2 + 16*Np bytes.
+//
+// SIMD unpack, per 16 bytes (32 weights), native int16 shifts only: nibble m = i16x8.shr_s(i16x8.shl(w,
+// 12 - 4m), 12) is exactly the int16 vector the int8 kernel widens from its weights (m = 0: channels 0,1 of
+// step 0 = its `wl`, m = 1: channels 2,3 = its `wh`, m = 2, 3: the same for step 1); the rest of the
+// micro-kernel (4 pixels x 4 channels, i32x4.dot_i16x8_s) is the int8 one. 7 shifts replace the int8 path's
+// 4 widenings and one load per 32 weights.
+// Relaxed build: runs the SIMD path above on an int16 A image of its own (QS4_RELAXED_I8 = false), measured
+// 0.83-0.85x of the relaxed int8 kernel in Deno. The int8-A variant (igemm4_relaxed, kept for QS4_RELAXED_I8 =
+// true: t = w ^ 0x88 gives each nibble + 8 in [0, 15], a 7-bit operand; the nibbles are re-interleaved by one
+// two-source byte shuffle per step into the int8 kernel's byte order; sum x*w = relaxed_dot(x, w + 8) -
+// relaxed_dot(x, 8)) measured only ~0.5x of the relaxed int8 kernel.
+// |w| <= 8 so |acc| <= K * 255 * 8 (int32 for K < 1,000,000); relaxed: |x*15*4 per lane| fits as well.
+
+import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
+import { a_elem_bytes, AView } from "./qs8_gemm";
+
+const TILE: i32 = 64;
+const QS4_RELAXED_I8: bool = false;
+const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
+const view = changetype<AView>(memory.data(offsetof<AView>()));
+
+@inline function ceil4(n: i32): i32 { return (n + 3) & ~3; }
+@inline function ceil8(n: i32): i32 { return (n + 7) & ~7; }
+@inline function ceil16(n: i32): i32 { return (n + 15) & ~15; }
+@inline function spanOf(O: i32, S: i32, KS: i32, D: i32): i32 { return (O - 1) * S + (KS - 1) * D + 1; }
+
+// Bytes per A element of the int4 kernels in this build (the relaxed build's int8 A form is QS4_RELAXED_I8).
+@inline function qs4_elem_bytes(): i32 { return ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 ? 1 : a_elem_bytes() == 1 ? 2 : a_elem_bytes(); }
+
+/** Size in bytes of a packed qs4 layer. */
+export function qs4_packed_bytes(N: i32, taps: i32, C: i32): i32 {
+  const Np = ceil4(N);
+  return (Np * taps * ceil8(C)) / 2 + 16 * Np;
+}
+
+export function qs4_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
+  return spanOf(OH, SH, KH, DH) * spanOf(OW, SW, KW, DW) * ceil8(C) * qs4_elem_bytes() + 4 * KH * KW;
+}
+
+export function qs4_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
+  return M * ceil8(K) * qs4_elem_bytes() + 16;
+}
+
+@inline
+function rowPtr(v: AView, p: i32): usize {
+  const line = p / v.perLine;
+  return v.base + <usize>(line * v.lineStride + (p - line * v.perLine) * v.pixStride);
+}
+
+@inline
+function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
+  if (i8img) {
+    memory.copy(dst, src, <usize>n);
+  } else {
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const z = i16x8.splat(<i16>zx);
+      for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), z));
+    }
+    for (; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>(i32(load<i8>(src + <usize>i)) - zx));
+  }
+}
+
+@inline
+function put_zero(dst: usize, n: i32, zx: i32, i8img: bool): void {
+  if (i8img) memory.fill(dst, <u8>zx, <usize>n);
+  else memory.fill(dst, 0, <usize>(n << 1));
+}
+
+@inline
+function store_lanes(p: usize, v: v128, n: i32): void {
+  if (n == 4) {
+    v128.store32_lane(p, v, 0);
+  } else {
+    store<i8>(p, i8x16.extract_lane_s(v, 0));
+    if (n > 1) store<i8>(p, i8x16.extract_lane_s(v, 1), 1);
+    if (n > 2) store<i8>(p, i8x16.extract_lane_s(v, 2), 2);
+  }
+}
+
+@inline
+function store_block(o: usize, N: i32, nr: i32, nc: i32, b01: v128, b23: v128): void {
+  store_lanes(o, b01, nc);
+  if (nr > 1) store_lanes(o + <usize>N, v128.shuffle<i32>(b01, b01, 1, 1, 1, 1), nc);
+  if (nr > 2) store_lanes(o + <usize>(2 * N), b23, nc);
+  if (nr > 3) store_lanes(o + <usize>(3 * N), v128.shuffle<i32>(b23, b23, 1, 1, 1, 1), nc);
+}
+
+function igemm4(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8) igemm4_relaxed(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
+  else if (ASC_FEATURE_SIMD) igemm4_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemm4_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+}
+
+function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const Np = ceil4(N);
+  const bias = pw + <usize>((Np * K) >> 1);
+  const mult = bias + <usize>(Np << 2);
+  for (let c = 0; c < N; c++) {
+    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 3));
+    const wsh = (c & 2) << 1;
+    const b = load<i32>(bias + (<usize>c << 2));
+    const m = load<i32>(mult + (<usize>c << 2));
+    for (let p = p0; p < p1; p++) {
+      const ar = rowPtr(v, p);
+      let acc: i32 = 0;
+      let wq = wb;
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k += 8) {
+          const aq = as + <usize>(k << 1);
+          for (let j = 0; j < 4; j++) {
+            // step 0 at byte 2*jj, step 1 at byte 2*jj + 1; the nibble shift is in wsh
+            const b0 = i32(load<u8>(wq + <usize>(j << 1))) >> wsh;
+            const b1 = i32(load<u8>(wq + <usize>((j << 1) + 1))) >> wsh;
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * ((b0 << 28) >> 28)
+                 + i32(load<i16>(aq + <usize>((j + 4) << 1))) * ((b1 << 28) >> 28);
+          }
+          wq += 16;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+    }
+  }
+}
+
+function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const Np = ceil4(N);
+  const bias = pw + <usize>((Np * K) >> 1);
+  const mult = bias + <usize>(Np << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  for (let cb = 0; cb < Np; cb += 4) {
+    const wb = pw + <usize>((cb * K) >> 1);
+    const bv = v128.load(bias + (<usize>cb << 2));
+    const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
+    const nc = min(4, N - cb);
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
+      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 16) {
+          const w = v128.load(wp);
+          wp += 16;
+          let wl = i16x8.shr_s(i16x8.shl(w, 12), 12); // step 0, channels 0, 1
+          let wh = i16x8.shr_s(i16x8.shl(w, 8), 12);  // step 0, channels 2, 3
+          let x = v128.load64_splat(a0 + k);
+          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
+          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a1 + k);
+          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
+          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a2 + k);
+          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
+          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a3 + k);
+          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
+          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+          wl = i16x8.shr_s(i16x8.shl(w, 4), 12);      // step 1, channels 0, 1
+          wh = i16x8.shr_s(w, 12);                    // step 1, channels 2, 3
+          x = v128.load64_splat(a0 + k + 8);
+          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
+          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a1 + k + 8);
+          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
+          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a2 + k + 8);
+          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
+          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+          x = v128.load64_splat(a3 + k + 8);
+          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
+          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+        }
+      }
+      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
+      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
+      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
+      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
+      store_block(out + <usize>(p * N + cb), N, nr, nc,
+        requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
+        requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
+    }
+  }
+}
+
+function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const Np = ceil4(N);
+  const bias = pw + <usize>((Np * K) >> 1);
+  const mult = bias + <usize>(Np << 2);
+  const sumw = mult + <usize>(Np << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi), zxv = i32x4.splat(zx);
+  const zero = i32x4.splat(0);
+  const eight = i8x16.splat(8), flip = i8x16.splat(<i8>0x88), nib = i8x16.splat(15);
+  const segBytes = <usize>v.segLen;
+  const nseg = v.nseg, segTab = v.segTab;
+  for (let cb = 0; cb < Np; cb += 4) {
+    const wb = pw + <usize>((cb * K) >> 1);
+    const off = <usize>cb << 2;
+    // sum (x - zx) w = sum x (w+8) - 8 sum x - zx sumw
+    const bv = i32x4.sub(v128.load(bias + off), i32x4.mul(zxv, v128.load(sumw + off)));
+    const mv = i32x4.shl(v128.load(mult + off), pre);
+    const nc = min(4, N - cb);
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+      let c0 = bv, c1 = bv, c2 = bv, c3 = bv;
+      let n0 = zero, n1 = zero, n2 = zero, n3 = zero;
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const w = v128.load(wp);
+          wp += 16;
+          const t = v128.xor(w, flip);
+          const tl = v128.and(t, nib), th = v128.and(i16x8.shr_u(t, 4), nib);
+          let wu = v128.shuffle<u8>(tl, th, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+          let x = v128.load32_splat(a0 + k);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
+          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
+          x = v128.load32_splat(a1 + k);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
+          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
+          x = v128.load32_splat(a2 + k);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
+          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
+          x = v128.load32_splat(a3 + k);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
+          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
+          wu = v128.shuffle<u8>(tl, th, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+          x = v128.load32_splat(a0 + k + 4);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
+          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
+          x = v128.load32_splat(a1 + k + 4);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
+          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
+          x = v128.load32_splat(a2 + k + 4);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
+          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
+          x = v128.load32_splat(a3 + k + 4);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
+          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
+        }
+      }
+      c0 = i32x4.sub(c0, n0); c1 = i32x4.sub(c1, n1); c2 = i32x4.sub(c2, n2); c3 = i32x4.sub(c3, n3);
+      store_block(out + <usize>(p * N + cb), N, nr, nc,
+        requant_sm_i32x4x2_i8(c0, c1, mv, mv, rnd, kq, zyv, lov, hiv),
+        requant_sm_i32x4x2_i8(c2, c3, mv, mv, rnd, kq, zyv, lov, hiv));
+    }
+  }
+}
+
+/** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
+function sub_conv2d(
+  kind: i32,
+  x: usize, H: i32, W: i32, C: i32, zx: i32,
+  out: usize, OH: i32, OW: i32, N: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
+): void {
+  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const eb = i8img ? 1 : 2;
+  const Cp = kind == KIND_2 ? ceil16(C) : ceil8(C);
+  const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
+  const pixBytes = Cp * eb;
+  let dst = scratch;
+  for (let yp = 0; yp < Hp; yp++) {
+    const iy = yp - PT;
+    if (<u32>iy >= <u32>H) {
+      put_zero(dst, Wp * Cp, zx, i8img);
+      dst += <usize>(Wp * pixBytes);
+      continue;
+    }
+    for (let xp = 0; xp < Wp; xp++) {
+      const ix = xp - PL;
+      if (<u32>ix >= <u32>W) {
+        put_zero(dst, Cp, zx, i8img);
+      } else {
+        put_run(dst, x + <usize>((iy * W + ix) * C), C, zx, i8img);
+        if (Cp > C) memory.fill(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
+      }
+      dst += <usize>pixBytes;
+    }
+  }
+  const segTab = dst;
+  let nseg = 0;
+  for (let ky = 0; ky < KH; ky++) {
+    for (let kx = 0; kx < (DW == 1 ? 1 : KW); kx++) {
+      store<i32>(segTab + (<usize>nseg << 2), (ky * DH * Wp + kx * DW) * pixBytes);
+      nseg++;
+    }
+  }
+  const v = view;
+  v.base = scratch;
+  v.perLine = OW;
+  v.lineStride = SH * Wp * pixBytes;
+  v.pixStride = SW * pixBytes;
+  v.nseg = nseg;
+  v.segLen = DW == 1 ? KW * Cp : Cp;
+  v.segTab = segTab;
+  const P = OH * OW;
+  for (let p0 = 0; p0 < P; p0 += TILE) igemm_kind(kind, v, p0, min(P, p0 + TILE), N, zx, pw, shift, zy, lo, hi, out);
+}
+
+/** Dense layer with int4 weights (taps = 1, C = K); arguments as qs8_fully_connected. */
+function sub_fully_connected(
+  kind: i32,
+  M: i32, N: i32, K: i32, x: usize, zx: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
+): void {
+  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const eb = i8img ? 1 : 2;
+  const Kp = kind == KIND_2 ? ceil16(K) : ceil8(K);
+  const segTab = scratch;
+  store<i32>(segTab, 0);
+  const base = scratch + 16;
+  for (let r = 0; r < M; r++) {
+    const dst = base + <usize>(r * Kp * eb);
+    put_run(dst, x + <usize>(r * K), K, zx, i8img);
+    if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+  }
+  const v = view;
+  v.base = base;
+  v.perLine = M;
+  v.lineStride = 0;
+  v.pixStride = Kp * eb;
+  v.nseg = 1;
+  v.segLen = Kp;
+  v.segTab = segTab;
+  for (let p0 = 0; p0 < M; p0 += TILE) igemm_kind(kind, v, p0, min(M, p0 + TILE), N, zx, pw, shift, zy, lo, hi, out);
+}
+
+@inline
+function igemm_kind(kind: i32, v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  if (kind == KIND_4) igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
+  else if (ASC_FEATURE_SIMD) igemm_b2_simd(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemm_b2_portable(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+}
+
+/** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
+export function qs4_conv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32, out: usize, OH: i32, OW: i32, N: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
+): void {
+  sub_conv2d(KIND_4, x, H, W, C, zx, out, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi, scratch);
+}
+
+/** Dense layer with int4 weights (taps = 1, C = K); arguments as qs8_fully_connected. */
+export function qs4_fully_connected(
+  M: i32, N: i32, K: i32, x: usize, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
+): void {
+  sub_fully_connected(KIND_4, M, N, K, x, zx, pw, shift, zy, lo, hi, out, scratch);
+}
+
+/** conv2d with binary +-1 weights (BWN) x int8 activations; layout qbw in the file header. */
+export function qbw_conv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32, out: usize, OH: i32, OW: i32, N: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
+): void {
+  sub_conv2d(KIND_B, x, H, W, C, zx, out, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi, scratch);
+}
+
+export function qbw_fully_connected(
+  M: i32, N: i32, K: i32, x: usize, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
+): void {
+  sub_fully_connected(KIND_B, M, N, K, x, zx, pw, shift, zy, lo, hi, out, scratch);
+}
+
+/** conv2d with 2-bit weights (uniform grid [-2, 1], or ternary {-1, 0, 1}) x int8 activations; layout q2. */
+export function qs2_conv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32, out: usize, OH: i32, OW: i32, N: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
+): void {
+  sub_conv2d(KIND_2, x, H, W, C, zx, out, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi, scratch);
+}
+
+export function qs2_fully_connected(
+  M: i32, N: i32, K: i32, x: usize, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
+): void {
+  sub_fully_connected(KIND_2, M, N, K, x, zx, pw, shift, zy, lo, hi, out, scratch);
+}
+
+export function qbw_packed_bytes(N: i32, taps: i32, C: i32): i32 {
+  const Np = ceil4(N);
+  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+}
+
+export function qs2_packed_bytes(N: i32, taps: i32, C: i32): i32 {
+  const Np = ceil4(N);
+  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+}
+
+export function qbw_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
+  return spanOf(OH, SH, KH, DH) * spanOf(OW, SW, KW, DW) * ceil8(C) * 2 + 4 * KH * KW;
+}
+
+export function qs2_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
+  return spanOf(OH, SH, KH, DH) * spanOf(OW, SW, KW, DW) * ceil16(C) * 2 + 4 * KH * KW;
+}
+
+export function qbw_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil8(K) * 2 + 16; }
+export function qs2_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil16(K) * 2 + 16; }
+
+// ---------------------------------------------------------------- BWN and 2-bit: int16 A in every build
+
+// Weight bytes per 4 channels per k.
+@inline function wbytes4(kind: i32, K: i32): i32 { return kind == KIND_B ? K >> 1 : K; }
+
+function igemm_b2_portable(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const Np = ceil4(N);
+  const bias = pw + <usize>((Np >> 2) * wbytes4(kind, K));
+  const mult = bias + <usize>(Np << 2);
+  for (let c = 0; c < N; c++) {
+    const cc = c & 3;
+    const wb = pw + <usize>((c >> 2) * wbytes4(kind, K));
+    const b = load<i32>(bias + (<usize>c << 2));
+    const m = load<i32>(mult + (<usize>c << 2));
+    for (let p = p0; p < p1; p++) {
+      const ar = rowPtr(v, p);
+      let acc: i32 = 0;
+      let kk = 0; // k within the layer
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k++, kk++) {
+          const kj = kk & 3;
+          let w: i32;
+          if (kind == KIND_B) {
+            // group of 8 k: 4 bytes, u16 per channel pair, bit 8*step + (c&1)*4 + kj set = -1
+            const u = i32(load<u16>(wb + <usize>((kk >> 3) * 4 + ((cc >> 1) << 1))));
+            const bit = (u >> (((kk >> 2) & 1) * 8 + (cc & 1) * 4 + kj)) & 1;
+            w = 1 - 2 * bit;
+          } else {
+            // group of 16 k: 16 bytes = 8 int16 lanes, crumb m = 2*step + (c>>1) of lane j = (c&1)*4 + kj
+            const lane = i32(load<u16>(wb + <usize>((kk >> 4) * 16 + (((cc & 1) * 4 + kj) << 1))));
+            const mm = (((kk >> 2) & 3) << 1) + (cc >> 1);
+            w = (lane << (30 - 2 * mm)) >> 30;
+          }
+          acc += i32(load<i16>(as + <usize>(k << 1))) * w;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+    }
+  }
+}
+
+// BWN and 2-bit: the int8 micro-kernel, int16 A (x - zx) in every build, weights unpacked per 4-k step.
+function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const Np = ceil4(N);
+  const wpc = wbytes4(kind, K);
+  const bias = pw + <usize>((Np >> 2) * wpc);
+  const mult = bias + <usize>(Np << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  const one = i16x8.splat(1);
+  const M0 = i16x8(1, 2, 4, 8, 16, 32, 64, 128);
+  const M1 = i16x8(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
+  const isB = kind == KIND_B;
+  const gstep: usize = isB ? 16 : 32; // A bytes per weight group (8 or 16 k)
+  for (let cb = 0; cb < Np; cb += 4) {
+    const wb = pw + <usize>((cb >> 2) * wpc);
+    const bv = v128.load(bias + (<usize>cb << 2));
+    const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
+    const nc = min(4, N - cb);
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
+      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += gstep) {
+          if (isB) {
+            const u01 = v128.load16_splat(wp), u23 = v128.load16_splat(wp, 2);
+            wp += 4;
+            for (let st = 0; st < 2; st++) {
+              const Mx = st == 0 ? M0 : M1;
+              const wl = v128.or(i16x8.eq(v128.and(u01, Mx), Mx), one);
+              const wh = v128.or(i16x8.eq(v128.and(u23, Mx), Mx), one);
+              const ko = k + (<usize>st << 3);
+              let x = v128.load64_splat(a0 + ko);
+              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a1 + ko);
+              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a2 + ko);
+              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a3 + ko);
+              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+            }
+          } else {
+            const w = v128.load(wp);
+            wp += 16;
+            for (let st = 0; st < 4; st++) {
+              // crumbs 2*st (channels 0, 1) and 2*st + 1 (channels 2, 3)
+              const wl = i16x8.shr_s(i16x8.shl(w, 14 - 4 * st), 14);
+              const wh = i16x8.shr_s(i16x8.shl(w, 12 - 4 * st), 14);
+              const ko = k + (<usize>st << 3);
+              let x = v128.load64_splat(a0 + ko);
+              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a1 + ko);
+              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a2 + ko);
+              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+              x = v128.load64_splat(a3 + ko);
+              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+            }
+          }
+        }
+      }
+      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
+      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
+      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
+      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
+      store_block(out + <usize>(p * N + cb), N, nr, nc,
+        requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
+        requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
+    }
+  }
+}

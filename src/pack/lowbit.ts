@@ -1,0 +1,201 @@
+// Weight layouts of the sub-8-bit kernels (assembly/kernels/qs4_*.ts, qb1_*.ts, q2_*.ts): the one place
+// where their byte order is written. Sub-byte elements: element i of a byte in bits [i*b, (i+1)*b), LSB first.
+import { QwmPackError } from "./layout.ts";
+
+const ceil4 = (n: number) => (n + 3) & ~3;
+const ceil8 = (n: number) => (n + 7) & ~7;
+
+/** Bytes of a packed qs4 GEMM layer (assembly/kernels/qs4_conv2d.ts). */
+export function qs4PackedBytes(N: number, taps: number, C: number): number {
+  const Np = ceil4(N);
+  return (Np * taps * ceil8(C)) / 2 + 16 * Np;
+}
+
+function checkTail(N: number, bias: Int32Array, mult: Int32Array) {
+  if (bias.length !== N || mult.length !== N) throw new QwmPackError(`bias/mult: expected ${N} values each`);
+  for (let n = 0; n < N; n++) if (!(mult[n] >= 0)) throw new QwmPackError(`mult: negative multiplier at channel ${n}`);
+}
+
+/**
+ * Packs an int4 conv / dense layer for qs4_conv2d / qs4_fully_connected. `w` is [N][taps][C] with values in
+ * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/8][16] (K = taps*ceil8(C)); within a 16-byte
+ * group, channel c (0..3) and k (0..7) sit at byte 2*((c & 1)*4 + (k & 3)) + (k >> 2), low nibble for c < 2,
+ * high nibble for c >= 2; then int32 bias[Np], mult[Np], sumw[Np], sumwn[Np].
+ */
+export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
+  checkTail(N, bias, mult);
+  const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp;
+  const wBytes = (Np * K) / 2;
+  const buf = new ArrayBuffer(qs4PackedBytes(N, taps, C));
+  const wq = new Uint8Array(buf, 0, wBytes);
+  const tail = new Int32Array(buf, wBytes, 4 * Np);
+  for (let n = 0; n < N; n++) {
+    let sum = 0, sumNeg = 0;
+    for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) {
+      const v = w[(n * taps + t) * C + c];
+      if (v < -8 || v > 7) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; int4 weights must be in [-8, 7]`);
+      const k = t * Cp + c;
+      const c4 = n & 3;
+      const byte = (n >> 2) * K * 2 + (k >> 3) * 16 + 2 * ((c4 & 1) * 4 + (k & 3)) + ((k >> 2) & 1);
+      const sh = c4 >= 2 ? 4 : 0;
+      wq[byte] |= (v & 15) << sh;
+      sum += v;
+      if (v < 0) sumNeg -= v;
+    }
+    tail[n] = bias[n];
+    tail[Np + n] = mult[n];
+    tail[2 * Np + n] = sum;
+    tail[3 * Np + n] = sumNeg;
+  }
+  return new Uint8Array(buf);
+}
+
+/** Bytes of a packed qs4 depthwise layer: KH*KW*ceil(C/2) + 8*C. */
+export function qs4DepthwisePackedBytes(C: number, KH: number, KW: number): number {
+  return KH * KW * ((C + 1) >> 1) + 8 * C;
+}
+
+/** Packs an int4 depthwise layer for qs4_dwconv2d. `w` is [KH][KW][C] (as packQs8Depthwise), values in [-8, 7]. */
+export function packQs4Depthwise(w: Int8Array, C: number, KH: number, KW: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const T = KH * KW, Cb = (C + 1) >> 1;
+  if (w.length !== T * C) throw new QwmPackError(`weights: expected ${T * C} values (KH=${KH}, KW=${KW}, C=${C}), got ${w.length}`);
+  checkTail(C, bias, mult);
+  const out = new Uint8Array(qs4DepthwisePackedBytes(C, KH, KW));
+  const view = new DataView(out.buffer);
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {
+    const v = w[t * C + c];
+    if (v < -8 || v > 7) throw new QwmPackError(`weights: value ${v} at tap ${t}, channel ${c}; int4 weights must be in [-8, 7]`);
+    out[t * Cb + (c >> 1)] |= (v & 15) << ((c & 1) * 4);
+  }
+  for (let c = 0; c < C; c++) {
+    view.setInt32(T * Cb + 4 * c, bias[c], true);
+    view.setInt32(T * Cb + 4 * (C + c), mult[c], true);
+  }
+  return out;
+}
+
+const ceil128 = (n: number) => Math.ceil(n / 128) * 128;
+
+/** Bytes of a packed binary (XNOR) conv layer (assembly/kernels/qb1_conv2d.ts). */
+export function qb1PackedBytes(N: number, T: number, C: number): number {
+  const Np = ceil4(N);
+  return Np * (ceil128(T * C) / 8) + 8 * Np + 2 * T * Np;
+}
+
+/**
+ * Packs a binary conv layer for qb1_conv2d. `w` is [N][T][C] with values +1 or -1 (T = KH*KW taps ordered ky, kx);
+ * `bias` int32 [N] in accumulator units (of the +-1 dot product), `mult` int32 [N] (the per-channel scale alpha
+ * folded into the requantization multiplier). Checks the kernel's intermediate widths: T <= 64 taps (padding
+ * masks); popcounts add up in u8 lanes over at most 31 chunks of 128 bits (<= 248) before each reduction to
+ * int32, so any K below 2^31 bits is exact.
+ */
+export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  if (w.length !== N * T * C) throw new QwmPackError(`weights: expected ${N * T * C} values (N=${N}, taps=${T}, C=${C}), got ${w.length}`);
+  checkTail(N, bias, mult);
+  if (T > 64) throw new QwmPackError(`binary conv: ${T} taps; at most 64 (padding masks are 64-bit)`);
+  const Kp = ceil128(T * C), Kb = Kp / 8, Np = ceil4(N);
+  if (Kp >= 2 ** 31) throw new QwmPackError(`binary conv: K = ${T * C} bits; below 2^31 (int32 accumulators)`);
+  const out = new Uint8Array(qb1PackedBytes(N, T, C));
+  const view = new DataView(out.buffer);
+  const popw = Np * Kb + 8 * Np;
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      let pop = 0;
+      for (let c = 0; c < C; c++) {
+        const v = w[(n * T + t) * C + c];
+        if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
+        if (v === 1) {
+          const k = t * C + c;
+          out[n * Kb + (k >> 3)] |= 1 << (k & 7);
+          pop++;
+        }
+      }
+      view.setUint16(popw + 2 * (t * Np + n), pop, true);
+    }
+    view.setInt32(Np * Kb + 4 * n, bias[n], true);
+    view.setInt32(Np * Kb + 4 * (Np + n), mult[n], true);
+  }
+  return out;
+}
+
+const ceil16 = (n: number) => (n + 15) & ~15;
+
+/** Bytes of a packed BWN layer (qbw_conv2d): Np*K/8 + 16*Np with K = taps*ceil8(C). */
+export function qbwPackedBytes(N: number, taps: number, C: number): number {
+  const Np = ceil4(N);
+  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+}
+
+/** Bytes of a packed 2-bit layer (qs2_conv2d): Np*K/4 + 16*Np with K = taps*ceil16(C). */
+export function qs2PackedBytes(N: number, taps: number, C: number): number {
+  const Np = ceil4(N);
+  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+}
+
+function packTail(buf: ArrayBuffer, off: number, N: number, bias: Int32Array, mult: Int32Array, sumw: number[]) {
+  const Np = ceil4(N);
+  const tail = new Int32Array(buf, off, 4 * Np);
+  for (let n = 0; n < N; n++) { tail[n] = bias[n]; tail[Np + n] = mult[n]; tail[2 * Np + n] = sumw[n]; }
+}
+
+/**
+ * Packs a BWN layer (binary +-1 weights x int8 activations) for qbw_conv2d / qbw_fully_connected. `w` is
+ * [N][taps][C] of +1 / -1. Per 4 channels and 8 k (K = taps*ceil8(C)): 4 bytes, a little-endian u16 for
+ * channels (0, 1) then one for (2, 3); channel c, k at bit 8*(k >> 2) + (c & 1)*4 + (k & 3); a set bit is -1
+ * (the sign bit), a clear bit +1 (padding too: it multiplies a zero activation). Then int32 bias, mult, sumw, 0.
+ */
+export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
+  checkTail(N, bias, mult);
+  const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp, wBytes = (Np * K) / 8;
+  const buf = new ArrayBuffer(qbwPackedBytes(N, taps, C));
+  const wq = new Uint8Array(buf, 0, wBytes);
+  const sumw: number[] = [];
+  for (let n = 0; n < N; n++) {
+    let sum = 0;
+    for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) {
+      const v = w[(n * taps + t) * C + c];
+      if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
+      sum += v;
+      if (v === 1) continue;
+      const k = t * Cp + c, c4 = n & 3;
+      const bit = 8 * ((k >> 2) & 1) + (c4 & 1) * 4 + (k & 3);
+      wq[(n >> 2) * (K >> 1) + (k >> 3) * 4 + (c4 >> 1) * 2 + (bit >> 3)] |= 1 << (bit & 7);
+    }
+    sumw.push(sum);
+  }
+  packTail(buf, wBytes, N, bias, mult, sumw);
+  return new Uint8Array(buf);
+}
+
+/**
+ * Packs a 2-bit layer for qs2_conv2d / qs2_fully_connected: values in [-2, 1] (the uniform 4-level grid), or
+ * {-1, 0, 1} for ternary (TWN) weights: the two bit-planes (nonzero, sign) interleaved bit by bit, which is the
+ * same 2-bit two's complement code. Per 4 channels and 16 k (K = taps*ceil16(C)): 16 bytes = eight LE int16
+ * lanes; channel c, k at lane j = (c & 1)*4 + (k & 3), crumb m = 2*(k >> 2) + (c >> 1), bits [2m, 2m+2) of the
+ * lane. Then int32 bias, mult, sumw, 0.
+ */
+export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
+  checkTail(N, bias, mult);
+  const Np = ceil4(N), Cp = ceil16(C), K = taps * Cp, wBytes = (Np * K) / 4;
+  const buf = new ArrayBuffer(qs2PackedBytes(N, taps, C));
+  const wq = new Uint8Array(buf, 0, wBytes);
+  const sumw: number[] = [];
+  for (let n = 0; n < N; n++) {
+    let sum = 0;
+    for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) {
+      const v = w[(n * taps + t) * C + c];
+      if (v < -2 || v > 1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; 2-bit weights must be in [-2, 1]`);
+      sum += v;
+      const k = t * Cp + c, c4 = n & 3;
+      const j = (c4 & 1) * 4 + (k & 3), m = 2 * ((k >> 2) & 3) + (c4 >> 1);
+      const bitpos = 2 * m;
+      wq[(n >> 2) * K + (k >> 4) * 16 + 2 * j + (bitpos >> 3)] |= (v & 3) << (bitpos & 7);
+    }
+    sumw.push(sum);
+  }
+  packTail(buf, wBytes, N, bias, mult, sumw);
+  return new Uint8Array(buf);
+}

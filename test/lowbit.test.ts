@@ -1,0 +1,73 @@
+// Sub-8-bit weights through the whole path (quantizer -> lowering -> .qwm 1.1 -> validator -> interpreter):
+// a low-bit program must give exactly the outputs of the int8 program whose int8 weights are the same small
+// integers (the int8 kernels then compute the same int32 accumulators), in every build.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { lowerQuantized, type QuantizedGraph } from "../src/pack/lower.ts";
+import { writeQwm } from "../src/pack/qwm.ts";
+import { readQwm, layers } from "../src/pack/read.ts";
+import { minMaxRanges } from "../src/calibrate/minmax.ts";
+import { quantizeGraph } from "../src/quantize/graph.ts";
+import { applyLowBit } from "../src/quantize/lowbit.ts";
+import { Runner } from "../src/engine/runner.ts";
+import { readBuild } from "../src/wasm/module.ts";
+import { Op } from "../assembly/runtime/schema.ts";
+import { randomImages, tinyNet } from "./helpers/graphs.ts";
+import { findTool, testIf, ROOT } from "./helpers/tools.ts";
+
+const g = tinyNet(7);
+const simd = readBuild("simd");
+const calib = randomImages(100, 64);
+const evalSet = randomImages(200, 50);
+const ranges = await minMaxRanges(g, simd, calib.x);
+const batch = new Uint8Array(evalSet.px.length * evalSet.px[0].length);
+evalSet.px.forEach((p, i) => batch.set(p, i * p.length));
+
+/** The low-bit program and its int8 twin (same integer weights and scales, int8 ops). */
+function pair(bits: number, format: "uniform" | "ternary") {
+  const qg = quantizeGraph(g, ranges);
+  const choice = applyLowBit(g, qg, { bits, format, keepEnds: false });
+  const twin: QuantizedGraph = { act: qg.act, weights: new Map([...qg.weights].map(([k, v]) => [k, { q: v.q, scales: v.scales }])) };
+  return { low: writeQwm(lowerQuantized(g, qg).program), int8: writeQwm(lowerQuantized(g, twin).program), choice };
+}
+
+for (const [bits, format] of [[4, "uniform"], [2, "uniform"], [2, "ternary"], [1, "uniform"]] as const) {
+  test(`${bits}-bit ${format} weights: the .qwm 1.1 program equals its int8 twin bit for bit (SIMD, no-SIMD)`, async () => {
+    const { low, int8, choice } = pair(bits, format);
+    const c = readQwm(low);
+    assert.is(c.version, "1.1");
+    const ops = new Set(c.ops.map((o) => o.op));
+    const want = bits === 4 ? Op.Conv2dQs4 : bits === 2 ? Op.Conv2dQs2 : Op.Conv2dQbw;
+    assert.ok(ops.has(want), `program uses ${Op[want]}`);
+    assert.ok(choice.some((x) => x.bits === bits));
+    assert.ok(low.length < int8.length, "smaller than the int8 twin");
+    const info = layers(c).filter((l) => l.weightBits > 0 && l.weightBits < 8);
+    assert.ok(info.length > 0 && info.every((l) => l.scheme !== "-"));
+    if (format === "ternary") assert.ok(info.some((l) => l.scheme.startsWith("ternary")));
+    const ref = (await Runner.create(simd, int8)).runPixels(batch, evalSet.px.length);
+    for (const b of ["simd", "nosimd"] as const) {
+      const got = (await Runner.create(readBuild(b), low)).runPixels(batch, evalSet.px.length);
+      assert.equal(Array.from(got), Array.from(ref), b);
+    }
+  });
+}
+
+const deno = findTool("deno");
+testIf(!!deno, "4-bit and 2-bit programs on the relaxed build (Deno) equal Node's SIMD build", "npm package deno is not installed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "qwasm-"));
+  writeFileSync(join(dir, "x.bin"), batch);
+  for (const [bits, format] of [[4, "uniform"], [2, "ternary"], [1, "uniform"]] as const) {
+    const { low } = pair(bits, format);
+    writeFileSync(join(dir, "m.qwm"), low);
+    const out = execFileSync(deno!, ["run", "--quiet", "--no-lock", "--allow-read", "test/hosts/run-qwm-deno.ts", "relaxed",
+      join(dir, "m.qwm"), join(dir, "x.bin"), String(evalSet.px.length)], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+    const want = (await Runner.create(simd, low)).runPixels(batch, evalSet.px.length);
+    assert.equal(JSON.parse(out.trim().split("\n").pop()!), Array.from(want), `${bits}-bit ${format}`);
+  }
+});
+
+test.run();
