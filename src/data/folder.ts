@@ -54,8 +54,8 @@ function pngRawBytes(w: number, h: number, depth: number, colorType: number, int
 /**
  * Checks a PNG's header and image data against what decoding it costs, before pngjs allocates anything: the
  * pixel limit, and compressed data that could inflate to the declared size (deflate expands at most ~1032
- * times: a few bytes cannot hold a huge image). An interlaced PNG's data is inflated here with its size capped
- * (pngjs inflates those without a limit: a deflate bomb). Malformed chunk structure is left to pngjs.
+ * times: a few bytes cannot hold a huge image), and data that inflates to exactly the declared size (inflated
+ * here with the size capped: no deflate bomb). Malformed chunk structure is left to pngjs.
  */
 function checkPng(bytes: Uint8Array, what: string, maxPixels: number): void {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -76,19 +76,21 @@ function checkPng(bytes: Uint8Array, what: string, maxPixels: number): void {
   if (z * DEFLATE_MAX_RATIO + 64 < raw) {
     throw new QwmDataError("DATA_DECODE", `${what}: PNG of ${w}x${h} pixels needs ${raw} bytes of image data, but holds ${z} compressed bytes (truncated or corrupt)`);
   }
-  if (interlace) {
-    const all = idat.length === 1 ? idat[0] : Buffer.concat(idat);
-    let n: number;
-    try {
-      n = inflateSync(all, { maxOutputLength: raw + 1 }).length;
-    } catch (e) {
-      const big = (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
-      throw new QwmDataError("DATA_DECODE", big
-        ? `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`
-        : `${what}: corrupt PNG (${(e as Error).message})`);
-    }
-    if (n > raw) throw new QwmDataError("DATA_DECODE", `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`);
+  // The image data must inflate to exactly its declared size. pngjs does not check it: it inflates interlaced
+  // images without a cap, and its synchronous inflate, given a stream that ends early, returns the rest of its
+  // uninitialized output buffer as image data (the pixels would then hold stale process memory).
+  const all = idat.length === 1 ? idat[0] : Buffer.concat(idat);
+  let n: number;
+  try {
+    n = inflateSync(all, { maxOutputLength: raw + 1 }).length;
+  } catch (e) {
+    const big = (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+    throw new QwmDataError("DATA_DECODE", big
+      ? `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`
+      : `${what}: corrupt PNG (${(e as Error).message})`);
   }
+  if (n > raw) throw new QwmDataError("DATA_DECODE", `${what}: PNG image data inflates past its declared ${w}x${h} pixels (${raw} bytes)`);
+  if (n < raw) throw new QwmDataError("DATA_DECODE", `${what}: PNG image data ends early: ${n} of the ${raw} bytes of ${w}x${h} pixels (truncated or corrupt)`);
 }
 
 function decodePng(bytes: Uint8Array, what: string, maxPixels: number): DecodedImage {
