@@ -180,11 +180,10 @@ function igemm_simd(
         for (let s = 0; s < nseg; s++) {
           const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
           for (let k: usize = 0; k < segBytes; k += 8) {
-            const w = v128.load(wp);
-            wp += 16;
             const x = v128.load64_splat(a0 + k);
-            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, i16x8.extend_low_i8x16_s(w)));
-            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.extend_high_i8x16_s(w)));
+            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp)));
+            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, v128.load8x8_s(wp, 8)));
+            wp += 16;
           }
         }
         const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(cl, ch, 0, 2, 4, 6), v128.shuffle<i32>(cl, ch, 1, 3, 5, 7)), bv);
@@ -198,10 +197,10 @@ function igemm_simd(
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
         for (let k: usize = 0; k < segBytes; k += 8) {
-          const w = v128.load(wp);
+          // widened as they are loaded (one instruction each on x64, where extend_high would take two)
+          const wl = v128.load8x8_s(wp);     // ch0 k0..3, ch1 k0..3
+          const wh = v128.load8x8_s(wp, 8);  // ch2 k0..3, ch3 k0..3
           wp += 16;
-          const wl = i16x8.extend_low_i8x16_s(w);   // ch0 k0..3, ch1 k0..3
-          const wh = i16x8.extend_high_i8x16_s(w);  // ch2 k0..3, ch3 k0..3
           let x = v128.load64_splat(a0 + k);      // k0..3, k0..3
           c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
           c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
