@@ -10,6 +10,7 @@
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
 } from "./requant";
+import { tap_lo, tap_hi, inner_lo, inner_hi } from "./window";
 
 /** Size in bytes of a packed depthwise layer. */
 export function qs4_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
@@ -30,27 +31,9 @@ function w4(p: usize, c: i32): i32 {
   return (b << (28 - ((c & 1) << 2))) >> 28;
 }
 
-// First kernel index k with o0 + k*D >= 0.
-@inline function tap_lo(o0: i32, D: i32): i32 {
-  return o0 >= 0 ? 0 : (D - 1 - o0) / D;
-}
 
-// One past the last kernel index k < K with o0 + k*D < N.
-@inline function tap_hi(o0: i32, D: i32, N: i32, K: i32): i32 {
-  const r = N - o0;
-  return r <= 0 ? 0 : min(K, (r + D - 1) / D);
-}
 
-// First output index whose window starts inside the input (o*S - P >= 0), capped at O.
-@inline function inner_lo(S: i32, P: i32, O: i32): i32 {
-  return min(O, (P + S - 1) / S);
-}
 
-// One past the last output index whose window ends inside the input (o*S - P + (K-1)*D <= N-1), >= lo.
-@inline function inner_hi(S: i32, P: i32, K: i32, D: i32, N: i32, O: i32, lo: i32): i32 {
-  const last = N - 1 - (K - 1) * D + P;
-  return last < 0 ? lo : max(lo, min(O, last / S + 1));
-}
 
 export function qs4_dwconv2d(
   x: usize, H: i32, W: i32, C: i32, zx: i32,

@@ -32,17 +32,9 @@
 // both forms give the same integers.
 
 import { requant, requant_i32x4, narrow_i32x4x2_to_i8 } from "./requant";
+import { tap_lo, tap_hi } from "./window";
 
-// First kernel index k with o0 + k*D >= 0.
-@inline function tap_lo(o0: i32, D: i32): i32 {
-  return o0 >= 0 ? 0 : (D - 1 - o0) / D;
-}
 
-// One past the last kernel index k < K with o0 + k*D < N.
-@inline function tap_hi(o0: i32, D: i32, N: i32, K: i32): i32 {
-  const r = N - o0;
-  return r <= 0 ? 0 : min(K, (r + D - 1) / D);
-}
 
 @inline function clamp(v: i32, lo: i32, hi: i32): i32 {
   v = v < lo ? lo : v;
