@@ -17,6 +17,7 @@ import jpeg from "jpeg-js";
 import * as esbuild from "esbuild";
 import { loadModel, type ImageLike, type Model, type Prediction } from "../sdk/hosts/node.ts";
 import { findTool, testIf, ROOT } from "./helpers/tools.ts";
+import { serveWorkerd } from "./helpers/workerd.ts";
 
 const png: {
   decodePng(b: Uint8Array, o?: { maxPixels?: number }): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
@@ -67,30 +68,6 @@ async function nodeAnswer(file: string): Promise<{ raw: number[]; top: Predictio
 
 const classOf = (file: string) => Number(basename(file).slice(0, 2));
 const gz = (b: Uint8Array) => gzipSync(b, { level: 9 }).length;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer().once("error", rej).listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Polls `url` until it answers (any status) or `ms` pass; fails with the child's output. */
-async function waitHttp(url: string, child: ChildProcess, log: () => string, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) assert.unreachable(`server exited (${child.exitCode}):\n${log()}`);
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  assert.unreachable(`no answer from ${url} in ${ms} ms:\n${log()}`);
-}
 
 /** POSTs a request that declares `length` body bytes but sends only the first KiB; resolves with the answer. */
 function postDeclaring(url: string, length: number): Promise<{ status: number; json(): Promise<any> }> {
@@ -272,26 +249,10 @@ testIf(!!workerd, "examples/cloudflare-worker under workerd: POST /classify give
   }
   console.log(`    ${"total".padEnd(20)} ${" ".repeat(13)} ${String(total).padStart(7)} gzip`);
 
-  const port = await freePort();
-  writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [
-${modules.map(([n, k]) => `    (name = "${n}", ${k} = embed "${n}"),`).join("\n")}
-  ],
-  compatibilityDate = "2025-01-01",
-);
-`);
-  const child = spawn(workerd!, ["serve", "config.capnp"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  child.stdout!.on("data", (d) => (log += d));
-  child.stderr!.on("data", (d) => (log += d));
-  const base = `http://127.0.0.1:${port}`;
+  // workerd on 127.0.0.1, its whole process group stopped afterwards (test/helpers/workerd.ts)
+  const served = await serveWorkerd(workerd!, dir, modules);
+  const base = served.base;
   try {
-    await waitHttp(`${base}/`, child, () => log);
     const info = await (await fetch(`${base}/`)).json();
     assert.is(info.model.classes, 10);
     assert.is(info.build, "relaxed", "workerd's V8 validates relaxed SIMD");
@@ -338,7 +299,7 @@ ${modules.map(([n, k]) => `    (name = "${n}", ${k} = embed "${n}"),`).join("\n"
     }
     assert.is((await fetch(`${base}/classify`)).headers.get("allow"), "POST");
   } finally {
-    await stop(child);
+    await served.stop();
   }
 });
 
