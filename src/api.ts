@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Graph, Preprocess } from "./ir/graph.ts";
 import { importOnnx } from "./onnx/import.ts";
 import type { Imported } from "./onnx/types.ts";
-import { lowerFloat, lowerQuantized } from "./pack/lower.ts";
+import { lowerFloat, lowerQuantized, type QuantizedGraph } from "./pack/lower.ts";
 import { writeQwm } from "./pack/qwm.ts";
 import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
@@ -65,6 +65,8 @@ export interface QuantizeResult {
   method: CalibrationMethod | "model";
   scores?: MethodScore[];
   calibrationImages: number;
+  /** The weights and activation parameters that were packed (the report's histograms read them). */
+  quantized: QuantizedGraph;
 }
 
 /** The uint8 pixels of the first `n` dataset images at the graph's input size. */
@@ -86,7 +88,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
     provenance("from the model (QDQ)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
-    return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0 };
+    return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0, quantized: qg };
   }
   const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
@@ -111,7 +113,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
       `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (low.some((c) => c.bits !== opts.weightBits) ? "; depthwise at 4 bits" : "") };
   }
-  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length };
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, quantized: qg };
 }
 
 /** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */

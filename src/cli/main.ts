@@ -1,7 +1,7 @@
-// The `qwasm` command line: quantize, eval, inspect, classify, bench. A user mistake prints one line
+// The `qwasm` command line: quantize, eval, inspect, classify, bench, export-c, report. A user mistake prints one line
 // ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { extname } from "node:path";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, extname, join } from "node:path";
 import { describe, evaluate, floatQwm, quantize, QwmUsageError, VERSION, type Progress } from "../api.ts";
 import { CALIBRATION_METHODS } from "../calibrate/index.ts";
 import { decodeImage, readDataset, readLabels } from "../data/index.ts";
@@ -10,6 +10,7 @@ import type { Preprocess } from "../ir/graph.ts";
 import { readBuild } from "../wasm/module.ts";
 import { overwrittenInput, writeFileAtomic } from "./atomic.ts";
 import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
+import { collectReport, findSensitivity, paretoFront, renderReport, selectConfigs, CONFIGS } from "../report/index.ts";
 
 /** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
 const sdkModel = (bytes: Uint8Array) => loadModel(bytes, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
@@ -27,6 +28,12 @@ Usage:
   qwasm classify M.qwm IMAGE... [--top K] [--json]
   qwasm bench M.qwm [--batch N] [--data DATA [--limit N]] [--json]
   qwasm export-c M.qwm --out model.h [--name qwm_model]   (the model as a 16-byte aligned C array, for wasm2c hosts)
+  qwasm report MODEL.onnx --calib DATA --data DATA --out report.html [--configs ID,ID,...] [--limit N]
+                 [--detail ID] [--save-models DIR] [--sensitivity-bits 8,4,2] [--calibration ...] [--calib-size N]
+                 [--mean a,b,c --std a,b,c] [--labels FILE] [--labels-file FILE] [--json]
+                 (one self-contained HTML file: accuracy vs size with the Pareto front, metrics, layer
+                 sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md)
+                 configurations: ${CONFIGS.map((c) => c.id).join(", ")}
   qwasm --help | --version
 
 DATA: a CIFAR-10 batch (*.bin), an IDX images file (MNIST / Fashion-MNIST, .gz or not; the labels file is
@@ -65,6 +72,8 @@ const ALLOWED: Record<string, string[]> = {
   classify: ["top", "json"],
   bench: ["batch", "json", "iterations", "data", "limit", "labels-file"],
   "export-c": ["out", "name", "json"],
+  report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "calibration", "calib-size",
+    "mean", "std", "labels", "labels-file", "json"],
 };
 
 function str(a: Args, name: string): string | undefined {
@@ -239,6 +248,59 @@ async function run(a: Args): Promise<void> {
       out({ out: dest, name, bytes: bytes.length, align: 16 }, () => `wrote ${dest}: ${name}[${bytes.length}] (16-byte aligned)`);
       return;
     }
+    case "report": {
+      const model = modelArg(a, [".onnx"]);
+      const dest = str(a, "out");
+      if (!dest) throw new QwmUsageError("report needs --out report.html");
+      const calibPath = str(a, "calib"), dataPath = str(a, "data");
+      if (!calibPath) throw new QwmUsageError("report needs --calib DATA (calibration images)");
+      if (!dataPath) throw new QwmUsageError("report needs --data DATA (labeled evaluation images)");
+      const clash = overwrittenInput(dest, [model, calibPath, dataPath, str(a, "labels"), str(a, "labels-file")]);
+      if (clash !== undefined) throw new QwmUsageError(`--out '${dest}' is the input '${clash}': report never writes over its inputs`);
+      const calibration = str(a, "calibration") ?? "auto";
+      if (calibration !== "auto" && !(CALIBRATION_METHODS as readonly string[]).includes(calibration)) {
+        throw new QwmUsageError(`--calibration must be auto, ${CALIBRATION_METHODS.join(", ")}; got '${calibration}'`);
+      }
+      const ids = str(a, "configs")?.split(",").map((x) => x.trim()).filter(Boolean);
+      if (a.flags.has("configs") && !ids?.length) throw new QwmUsageError("--configs needs configuration ids separated by commas");
+      const specs = selectConfigs(ids);
+      const detail = str(a, "detail");
+      if (detail !== undefined && !specs.some((c) => c.id === detail)) throw new QwmUsageError(`--detail '${detail}' is not among the configurations (${specs.map((c) => c.id).join(", ")})`);
+      const sensBits = list(a, "sensitivity-bits");
+      if (sensBits && sensBits.some((b) => ![8, 4, 3, 2, 1].includes(b))) throw new QwmUsageError(`--sensitivity-bits: use 8, 4, 3, 2 or 1; got '${str(a, "sensitivity-bits")}'`);
+      const limit = int(a, "limit", 1);
+      const calibSize = int(a, "calib-size", 1) ?? 256;
+      const saveDir = str(a, "save-models");
+      const bytes = readFile(model, "model");
+      const calib = readDataset(calibPath, { limit: calibSize });
+      const data = readDataset(dataPath, { limit, labelsFile: str(a, "labels-file") });
+      const sens = await findSensitivity();
+      if (saveDir) mkdirSync(saveDir, { recursive: true });
+      const saved: Record<string, string> = {};
+      const r = await collectReport(bytes, {
+        calib, data, configs: specs, limit, detail, sensitivity: sens.fn, sensitivityMissing: sens.why, sensitivityBits: sensBits,
+        base: { calibration: calibration as any, calibSize, preprocess: preprocessFlags(a), labels },
+        modelName: basename(model),
+        onModel: saveDir ? (id, qwm) => { const p = join(saveDir, `${id}.qwm`); writeFileAtomic(p, qwm); saved[id] = p; } : undefined,
+        onProgress: (done, total, what) => process.stderr.write(`report [${done + 1 > total ? total : done + 1}/${total}] ${what}\n`),
+      });
+      const html = renderReport(r);
+      writeFileAtomic(dest, html);
+      const ok = r.configs.filter((c) => c.status === "ok" && c.eval);
+      const front = paretoFront(ok.map((c) => ({ size: c.eval!.model_bytes, accuracy: c.eval!.accuracy }))).map((i) => ok[i].id);
+      out({
+        out: dest, bytes: Buffer.byteLength(html), images: r.data.n, pareto: front,
+        sensitivity: r.sensitivity.available ? "available" : r.sensitivity.why,
+        configs: r.configs.map((c) => ({ id: c.id, label: c.label, status: c.status, why: c.why, model: saved[c.id], ...c.eval })),
+      }, () => [
+        `wrote ${dest}: ${Buffer.byteLength(html)} bytes, ${ok.length} of ${r.configs.length} configurations on ${r.data.n} images`,
+        ...r.configs.map((c) => c.eval
+          ? `  ${c.label.padEnd(20)} top-1 ${pct(c.eval.accuracy)}  ${kib(c.eval.model_bytes).padStart(10)}${front.includes(c.id) ? "  (Pareto front)" : ""}`
+          : `  ${c.label.padEnd(20)} ${c.status === "unavailable" ? "not available in this build" : "failed"}: ${c.why}`),
+        r.sensitivity.available ? "" : `  sensitivity: ${r.sensitivity.why}`,
+      ].filter(Boolean).join("\n"));
+      return;
+    }
     case "bench": {
       const model = modelArg(a, [".qwm"]);
       const batch = int(a, "batch", 1, 4096) ?? 32;
@@ -283,7 +345,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (a.flags.has("version")) { console.log(VERSION); return 0; }
   if (a.flags.has("help") || a.cmd === "" || a.cmd === "help") { console.log(HELP); return a.cmd === "" && !a.flags.has("help") ? 2 : 0; }
-  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench, export-c; see qwasm --help)`); return 2; }
+  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench, export-c, report; see qwasm --help)`); return 2; }
   try {
     await run(a);
     return 0;

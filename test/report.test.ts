@@ -1,0 +1,397 @@
+// The quantization report (issue 14): the renderer on fixed data (sections, Pareto front against a brute-force
+// check, well-formed SVG, escaping, no network), the collector's plumbing (configurations gated by what this
+// build implements, the sensitivity provider), `qwasm report` errors, and the end to end run: a report for the
+// bundled model whose every figure equals `qwasm eval --json` on the same .qwm, opened in Debian Chromium
+// (playwright-core), checked in the rendered page, and a screenshot saved under test-results/.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import seedrandom from "seedrandom";
+import { ROOT, testIf } from "./helpers/tools.ts";
+import { haveFashion } from "./helpers/fashion.ts";
+import type { EvalReport } from "../src/api.ts";
+import { readDataset } from "../src/data/index.ts";
+import { applyLowBit } from "../src/quantize/lowbit.ts";
+import {
+  collectReport, CONFIGS, fmt, IMPLEMENTED_OPTIONS, paretoFront, renderReport, selectConfigs, unavailableReason, weightHistogram,
+  type ReportData, type SensitivityFn,
+} from "../src/report/index.ts";
+
+const TMP = mkdtempSync(join(tmpdir(), "qwasm-report-"));
+test.after(() => rmSync(TMP, { recursive: true, force: true }));
+
+const MODEL = "models/fashion_mnist_dsres.onnx";
+const CALIB = "models/data/fashion-train256-images-idx3-ubyte.gz";
+const TEST = "models/data/fashion-t10k1000-images-idx3-ubyte.gz";
+const LABELS = "models/fashion_mnist_labels.txt";
+const PRE = ["--mean", "0.286", "--std", "0.353", "--labels", LABELS];
+
+const qwasm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// A fixed ReportData
+
+const ev = (accuracy: number, model_bytes: number, extra: Partial<EvalReport> = {}): EvalReport => ({
+  accuracy, top5: Math.min(1, accuracy + 0.05), n: 500, model_bytes, weight_bytes: model_bytes - 1500, compression_ratio: 224104 / (model_bytes - 1500),
+  peak_arena_bytes: 69184, macs: 4770816, bops: 4770816 * 64, ms_per_image: 0.25, ...extra,
+});
+
+function fixture(): ReportData {
+  return {
+    title: "Quantization report: tiny <net> & co", generated: "2026-01-01T00:00:00Z", tool: "qwasm test",
+    model: { name: "tiny <net> & co", bytes: 226426, params: 56026, macs: 4770816, input: [28, 28, 1], classes: 10 },
+    data: { source: "test images", n: 500 }, calib: { source: "calib images", n: 64 },
+    configs: [
+      { id: "fp32", label: "fp32", group: "baseline", options: "float model", status: "ok", eval: ev(0.91, 226426, { bops: 4770816 * 1024 }), layerBits: [32, 32] },
+      { id: "w8a8", label: "W8A8", group: "uniform", options: "weightBits: 8", status: "ok", eval: ev(0.905, 62135), layerBits: [8, 8] },
+      { id: "w4a8", label: "W4A8", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.88, 34974), layerBits: [8, 4] },
+      { id: "w4x", label: "W4A8 worse", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.80, 40000), layerBits: [8, 4] },
+      { id: "w2a8", label: "W2A8 <b>", group: "uniform", options: "weightBits: 2", status: "ok", eval: ev(0.51, 22323), layerBits: [8, 2] },
+      { id: "kmeans-w4", label: "W4A8 k-means", group: "k-means", options: "weightBits: 4, weightFormat: kmeans", status: "unavailable", why: "--weight-format kmeans is not implemented yet" },
+      { id: "w1a8", label: "W1A8 binary", group: "uniform", options: "weightBits: 1", status: "failed", why: "weights too coarse" },
+    ],
+    detail: {
+      configId: "w4a8",
+      layers: [
+        { index: 0, name: "/stem/Conv", op: "Conv2dQs8", input: [28, 28, 1], output: [28, 28, 24], weightBits: 8, actBits: 8, scheme: "int8 per-channel symmetric", weightBytes: 1248, params: 240, macs: 169344, bops: 169344 * 64 },
+        { index: 1, name: "AddQs8", op: "AddQs8", input: [28, 28, 24], output: [28, 28, 24], weightBits: 0, actBits: 8, scheme: "-", weightBytes: 0, params: 0, macs: 0, bops: 0 },
+        { index: 2, name: "/fc/Gemm", op: "DenseQs4", input: [1, 1, 96], output: [1, 1, 10], weightBits: 4, actBits: 8, scheme: "int4 uniform per-channel", weightBytes: 640, params: 970, macs: 960, bops: 960 * 32 },
+      ],
+      histograms: [
+        { layer: "/fc/Gemm", op: "dense", bits: 4, format: "uniform", weights: 960, lo: -8, hi: 8, counts: [0, 5, 40, 200, 430, 210, 60, 15], levels: [-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7], clip: [-7, 7], clipped: 0, rmsError: 0.288 },
+      ],
+    },
+    sensitivity: {
+      available: true, bits: [8, 4, 2],
+      layers: [
+        { name: "/stem/Conv", op: "conv", params: 240, perBits: { 8: { kl: 0.0004, top1Agreement: 0.998 }, 4: { kl: 0.02, top1Agreement: 0.97 }, 2: { kl: 0.9, top1Agreement: 0.55 } } },
+        { name: "/fc/Gemm", op: "dense", params: 970, perBits: { 8: { kl: 0.0001, top1Agreement: 1 }, 4: { kl: 0.004, top1Agreement: 0.99 }, 2: { kl: 0.2, top1Agreement: 0.8 } } },
+      ],
+    },
+  };
+}
+
+/** A small XML well-formedness check: tags nest and close, attributes are quoted, text has no raw '<' or bare '&'. */
+function wellFormedXml(s: string): string | undefined {
+  const stack: string[] = [];
+  const re = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<|&(?![a-z]+;|#\d+;)/g;
+  let m: RegExpExecArray | null;
+  let last = 0;
+  while ((m = re.exec(s))) {
+    if (m[0] === "<" || m[0] === "&") return `stray '${m[0]}' at ${m.index}: ${s.slice(m.index, m.index + 40)}`;
+    if (m.index < last) return "overlap";
+    last = re.lastIndex;
+    if (m[1]) { if (stack.pop() !== m[2]) return `</${m[2]}> closes nothing open at ${m.index}`; }
+    else if (!m[4]) stack.push(m[2]);
+  }
+  return stack.length ? `unclosed <${stack.join("> <")}>` : undefined;
+}
+const svgs = (html: string) => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+
+test("renderer: every section, every configuration, well-formed SVG, escaped text, no network, deterministic", () => {
+  const r = fixture();
+  const html = renderReport(r);
+  assert.is(renderReport(fixture()), html, "the same data gives the same bytes");
+  for (const id of ["tradeoff", "metrics", "sensitivity", "weights", "layers", "definitions"]) assert.ok(html.includes(`<section id="${id}">`), id);
+  for (const id of ["chart-tradeoff", "metrics-table", "chart-sensitivity", "sensitivity-table", "chart-hist-0", "layer-table"]) assert.ok(html.includes(`id="${id}"`), id);
+  const charts = svgs(html);
+  assert.is(charts.length, 3, "trade-off, sensitivity, one histogram");
+  for (const s of charts) assert.is(wellFormedXml(s), undefined, s.slice(0, 80));
+  // escaping: the names with markup in them appear as text
+  assert.ok(html.includes("tiny &lt;net&gt; &amp; co") && !html.includes("tiny <net>"));
+  assert.ok(html.includes("W2A8 &lt;b&gt;") && !html.includes("W2A8 <b>"));
+  // no network, no script to run: only the JSON data block, links only within the page
+  assert.not.match(html, /<link|<img|<iframe|url\(|@import|https?:\/\//i);
+  assert.equal(html.match(/<script[^>]*>/g), ['<script type="application/json" id="report-data">']);
+  for (const h of html.match(/href="[^"]*"/g) ?? []) assert.match(h, /^href="#/);
+  // the embedded data is the ReportData itself
+  const json = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1];
+  assert.equal(JSON.parse(json), r);
+  assert.not.ok(json.includes("<"), "'<' is escaped in the JSON block");
+  // rows: evaluated ones with their figures, the others with the reason
+  const row = (id: string) => new RegExp(`<tr data-config="${id}"[^>]*>([\\s\\S]*?)</tr>`).exec(html)![1];
+  assert.match(row("kmeans-w4"), /not available in this build: --weight-format kmeans is not implemented yet/);
+  assert.match(row("w1a8"), /failed: weights too coarse/);
+  for (const c of r.configs.filter((c) => c.eval)) {
+    const e = c.eval!;
+    const cells = row(c.id);
+    for (const [k, text] of [["accuracy", fmt.pct(e.accuracy)], ["top5", fmt.pct(e.top5)], ["model_bytes", fmt.int(e.model_bytes)], ["bops", fmt.giga(e.bops)],
+      ["peak_arena_bytes", fmt.int(e.peak_arena_bytes)], ["compression_ratio", fmt.ratio(e.compression_ratio)], ["ms_per_image", fmt.ms(e.ms_per_image)]] as const) {
+      assert.ok(cells.includes(`data-k="${k}" data-v="${e[k]}">${text}</td>`), `${c.id} ${k}`);
+    }
+  }
+  // the layer table: per-layer BOPs and the totals
+  assert.ok(html.includes(`data-k="bops" data-v="${169344 * 64 + 960 * 32}"`), "total BOPs");
+  // sensitivity: one bar per layer and width, the tallest the largest KL
+  const bars = [...html.matchAll(/<rect class="bar" data-layer="([^"]+)" data-bits="(\d+)" data-kl="([^"]+)" x="[^"]+" y="([^"]+)"/g)];
+  assert.is(bars.length, 6);
+  const top = bars.reduce((a, b) => (+b[4] < +a[4] ? b : a));
+  assert.equal([top[1], top[2]], ["/stem/Conv", "2"]);
+  // histogram: 15 level lines for a 4-bit uniform grid
+  assert.is(charts[2].match(/class="level"/g)!.length, 15);
+});
+
+test("renderer: Pareto front equals a brute-force check on random and tied points; the chart and table mark the same", () => {
+  const rng = seedrandom("pareto");
+  const brute = (ps: { size: number; accuracy: number }[]) => ps.map((p, i) => i).filter((i) =>
+    !ps.some((q, j) => j !== i && q.size <= ps[i].size && q.accuracy >= ps[i].accuracy && (q.size < ps[i].size || q.accuracy > ps[i].accuracy)));
+  for (let t = 0; t < 300; t++) {
+    const n = 1 + Math.floor(rng() * 12);
+    // few distinct values, so that ties of size, of accuracy and of both happen
+    const ps = Array.from({ length: n }, () => ({ size: 1 + Math.floor(rng() * 6), accuracy: Math.floor(rng() * 6) / 5 }));
+    assert.equal([...paretoFront(ps)].sort((a, b) => a - b), brute(ps), JSON.stringify(ps));
+  }
+  const r = fixture();
+  const html = renderReport(r);
+  const ok = r.configs.filter((c) => c.eval);
+  const expected = brute(ok.map((c) => ({ size: c.eval!.model_bytes, accuracy: c.eval!.accuracy }))).map((i) => ok[i].id).sort();
+  assert.equal(expected, ["fp32", "w2a8", "w4a8", "w8a8"], "the fixture's front (W4A8 worse is dominated by W4A8)");
+  const onChart = [...html.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort();
+  const inTable = [...html.matchAll(/<tr data-config="([^"]+)" data-status="ok" class="front">/g)].map((m) => m[1]).sort();
+  assert.equal(onChart, expected);
+  assert.equal(inTable, expected);
+  assert.is([...html.matchAll(/<g class="point/g)].length, ok.length, "one point per evaluated configuration");
+});
+
+test("renderer: without sensitivity, without a detail, without any evaluated configuration, it says so", () => {
+  const r = fixture();
+  r.sensitivity = { available: false, why: "no sensitivity analysis in this build" };
+  let html = renderReport(r);
+  assert.match(html, /<p class="unavailable" id="sensitivity-unavailable">Sensitivity analysis not available: no sensitivity analysis in this build<\/p>/);
+  assert.not.ok(html.includes("chart-sensitivity"));
+  r.detail = undefined;
+  r.configs = r.configs.filter((c) => !c.eval);
+  html = renderReport(r);
+  assert.match(html, /No configuration was evaluated/);
+  assert.match(html, /No quantized configuration to tabulate/);
+  for (const s of svgs(html)) assert.is(wellFormedXml(s), undefined);
+});
+
+test("weight histogram: counts every weight, levels of the representation, clipping and rounding error in steps", () => {
+  const w = Float32Array.from({ length: 2 * 50 }, (_, i) => (i < 50 ? (i - 25) / 25 : (i - 75) / 100));
+  const n = { op: "dense" as const, name: "fc", input: "x", output: "y", weight: w, bias: new Float32Array(2), outChannels: 2, act: "none" as const };
+  // a 4-bit grid whose scale clips: channel 0 at 0.1 per step (|w| up to 1: 10 steps, beyond 7.5 clipped)
+  const scales = Float32Array.of(0.1, 0.25 / 7);
+  const q = Int8Array.from(w, (v, i) => Math.max(-7, Math.min(7, Math.round(v / scales[i < 50 ? 0 : 1]))));
+  const h = weightHistogram(n, { q, scales, bits: 4, format: "uniform" });
+  assert.is(h.counts.reduce((a, b) => a + b, 0), 100);
+  assert.equal(h.levels, [-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(h.clip, [-7, 7]);
+  const outside = Array.from(w.subarray(0, 50)).filter((v) => Math.abs(v / 0.1) > 7.5).length;
+  assert.ok(outside > 0);
+  assert.is(h.clipped, outside / 100);
+  let se = 0;
+  w.forEach((v, i) => { se += (v / scales[i < 50 ? 0 : 1] - q[i]) ** 2; });
+  assert.ok(Math.abs(h.rmsError - Math.sqrt(se / 100)) < 1e-12);
+  assert.ok(h.lo <= -10 && h.hi >= 9.6, "the range covers the clipped weights");
+  assert.equal(weightHistogram(n, { q: q.map((v) => Math.sign(v)), scales, bits: 2, format: "ternary" }).levels, [-1, 0, 1]);
+  assert.is(weightHistogram(n, { q: Int8Array.from(q), scales }).levels.length, 255, "int8: [-127, 127]");
+});
+
+test("configurations: the list is data; each runs or says why this build cannot run it", () => {
+  const ids = CONFIGS.map((c) => c.id);
+  assert.is(new Set(ids).size, ids.length, "unique ids");
+  for (const id of ["fp32", "w8a8", "w4a8", "w2a8", "w4a8-repairs", "mixed-avg4", "kmeans-w4", "pow2-w4"]) assert.ok(ids.includes(id), id);
+  for (const id of ["fp32", "w8a8", "w4a8", "w2a8", "w2a8-ternary", "w1a8"]) assert.is(unavailableReason(CONFIGS.find((c) => c.id === id)!), undefined, id);
+  // the repairs / mixed options: not available until implemented (quantize() would ignore them silently)
+  for (const c of CONFIGS) {
+    if (c.options === "fp32") continue;
+    const named = ["cle", "biasCorrection", "adaround", "weightClip", "avgBits", "sizeBudgetKiB", "bitsPerLayer"].filter((k) => k in (c.options as object));
+    const missing = named.filter((k) => !IMPLEMENTED_OPTIONS.has(k as any));
+    const why = unavailableReason(c);
+    if (missing.length) {
+      assert.match(why ?? "", /^QuantizeOptions .* (is|are) not implemented$/, c.id);
+      for (const k of missing) assert.ok(why!.includes(k), `${c.id}: ${k}`);
+    }
+    // k-means / pow2: exactly when the low-bit quantizer refuses the format
+    const f = (c.options as { weightFormat?: string }).weightFormat;
+    if (!missing.length && (f === "kmeans" || f === "pow2")) {
+      let refused: string | undefined;
+      try {
+        applyLowBit({ nodes: [{ op: "dense", name: "p", input: "x", output: "y", weight: new Float32Array(16).fill(0.5), bias: new Float32Array(2), outChannels: 2, act: "none" }] } as any,
+          { act: new Map(), weights: new Map() }, { bits: (c.options as any).weightBits, format: f, keepEnds: false });
+      } catch (e) { refused = (e as Error).message; }
+      assert.is(why, refused, c.id);
+    }
+  }
+  assert.equal(selectConfigs(["w4a8", "fp32"]).map((c) => c.id), ["fp32", "w4a8"], "in the list's order");
+  assert.throws(() => selectConfigs(["w4a8", "w5a8"]), /unknown configuration 'w5a8' \(known: fp32, w8a8/);
+});
+
+testIf(haveFashion(), "collector: a sensitivity provider's layers reach the report; a failing one is reported, not fatal",
+  "needs the bundled model and models/data", async () => {
+    const onnx = new Uint8Array(readFileSync(join(ROOT, MODEL)));
+    const calib = readDataset(join(ROOT, CALIB), { limit: 16 }), data = readDataset(join(ROOT, TEST), { limit: 64 });
+    const calls: { bits: number[]; n: number }[] = [];
+    const fake: SensitivityFn = async (_onnx, o) => {
+      calls.push({ bits: o.bits, n: o.calib.images.length });
+      return { layers: [{ name: "/stem/stem.0/Conv", op: "conv", params: 240, perBits: Object.fromEntries(o.bits.map((b) => [b, { kl: 1 / b, top1Agreement: 1 - 1 / (4 * b) }])) }] };
+    };
+    const steps: string[] = [];
+    const r = await collectReport(onnx, {
+      calib, data, configs: selectConfigs(["w8a8", "w4a8-repairs"]), sensitivity: fake, sensitivityBits: [8, 4],
+      base: { calibration: "minmax", calibSize: 16, preprocess: { mean: [0.286], std: [0.353] } }, onProgress: (d, t, w) => steps.push(`${d}/${t} ${w}`),
+    });
+    assert.equal(calls, [{ bits: [8, 4], n: 16 }]);
+    assert.ok(r.sensitivity.available);
+    assert.equal(r.sensitivity.available && r.sensitivity.layers[0].perBits[4], { kl: 0.25, top1Agreement: 0.9375 });
+    assert.is(r.configs[0].status, "ok");
+    assert.is(r.configs[1].status, IMPLEMENTED_OPTIONS.has("cle") && IMPLEMENTED_OPTIONS.has("adaround") ? "ok" : "unavailable");
+    assert.is(r.detail?.configId, "w8a8", "the first quantized configuration when w4a8 is not in the list");
+    assert.is(steps[steps.length - 1], "3/3 done");
+    const html = renderReport(r);
+    assert.is((html.match(/<rect class="bar"/g) ?? []).length, 2);
+    const failing: SensitivityFn = async () => { throw new Error("out of calibration images"); };
+    const r2 = await collectReport(onnx, { calib, data, configs: [], sensitivity: failing, base: { preprocess: { mean: [0.286], std: [0.353] } } });
+    assert.equal(r2.sensitivity, { available: false, why: "the analysis failed: out of calibration images" });
+  });
+
+test("qwasm report: user mistakes give one clear line and exit 2", () => {
+  const out = join(TMP, "x.html");
+  const cases: [string[], RegExp][] = [
+    [["report", MODEL, "--calib", CALIB, "--data", TEST], /report needs --out/],
+    [["report", MODEL, "--data", TEST, "--out", out], /report needs --calib/],
+    [["report", MODEL, "--calib", CALIB, "--out", out], /report needs --data/],
+    [["report", "m.qwm", "--calib", CALIB, "--data", TEST, "--out", out], /should be a \.onnx file/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--configs", "w4a8,w9a9"], /unknown configuration 'w9a9'/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--configs", "w4a8", "--detail", "w8a8"], /--detail 'w8a8' is not among the configurations/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--sensitivity-bits", "8,5"], /--sensitivity-bits: use 8, 4, 3, 2 or 1/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", TEST], /is the input .* never writes over its inputs/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--weights", "4"], /report: unknown option --weights/],
+  ];
+  for (const [args, re] of cases) {
+    const r = qwasm(...args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.is(r.err.trim().split("\n").length, 1, r.err);
+  }
+  assert.not.ok(existsSync(out));
+  assert.ok(qwasm("--help").out.includes("qwasm report MODEL.onnx --calib DATA --data DATA --out report.html"));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// End to end: the bundled model, the CLI, `qwasm eval --json`, Chromium
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasPlaywright = existsSync(`${ROOT}node_modules/playwright-core/package.json`);
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const E2E_CONFIGS = ["fp32", "w8a8", "w4a8", "w4a8-repairs", "w2a8-ternary", "kmeans-w4"]; // in CONFIGS order
+const LIMIT = "300";
+
+testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
+  "qwasm report on the bundled model: every figure equals qwasm eval --json on the same model; sections, charts and numbers in Chromium; screenshot",
+  `needs the bundled model, Debian chromium (${CHROMIUM}) and npm playwright-core`, async () => {
+    const html = join(TMP, "report.html"), models = join(TMP, "models");
+    const r = qwasm("report", MODEL, "--calib", CALIB, "--data", TEST, ...PRE, "--limit", LIMIT, "--calib-size", "64", "--calibration", "minmax",
+      "--configs", E2E_CONFIGS.join(","), "--save-models", models, "--out", html, "--json");
+    assert.is(r.code, 0, r.err);
+    assert.match(r.err, /report \[1\/7\] fp32: evaluating/, "progress on stderr");
+    const summary = JSON.parse(r.out);
+    const source = readFileSync(html, "utf8");
+    const data: ReportData = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(source)![1]);
+    assert.equal(data.configs.map((c) => c.id), E2E_CONFIGS);
+    const ok = data.configs.filter((c) => c.status === "ok");
+    for (const id of ["fp32", "w8a8", "w4a8", "w2a8-ternary"]) assert.ok(ok.some((c) => c.id === id), `${id} ran`);
+    for (const c of data.configs.filter((c) => c.status !== "ok")) assert.match(c.why!, /not implemented/, c.id);
+
+    // every figure against qwasm eval --json on the same model (latency is measured anew in each run)
+    const evals = new Map<string, EvalReport>();
+    for (const c of ok) {
+      const e = qwasm("eval", c.id === "fp32" ? MODEL : join(models, `${c.id}.qwm`), "--data", TEST, "--limit", LIMIT, "--json", ...(c.id === "fp32" ? PRE : []));
+      assert.is(e.code, 0, e.err);
+      const want = JSON.parse(e.out) as EvalReport;
+      evals.set(c.id, want);
+      const { ms_per_image: m1, ...got } = c.eval!, { ms_per_image: m2, ...exp } = want;
+      assert.equal(got, exp, `${c.id}: the report's figures`);
+      assert.ok(m1 > 0 && m2 > 0);
+      const s = summary.configs.find((x: { id: string }) => x.id === c.id);
+      assert.equal({ ...s, ms_per_image: 0 }, { id: c.id, label: c.label, status: "ok", ...(c.id === "fp32" ? {} : { model: join(models, `${c.id}.qwm`) }), ...exp, ms_per_image: 0 }, `${c.id}: --json summary`);
+    }
+    assert.ok(evals.get("w8a8")!.accuracy > 0.85 && evals.get("w4a8")!.model_bytes < evals.get("w8a8")!.model_bytes);
+    const front = paretoFront(ok.map((c) => ({ size: c.eval!.model_bytes, accuracy: c.eval!.accuracy }))).map((i) => ok[i].id);
+    assert.equal(summary.pareto, front);
+
+    const { chromium } = await import("playwright-core");
+    const profile = mkdtempSync(join(TMP, "chromium-"));
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1240, height: 900 } });
+    const errors: string[] = [], requests: string[] = [];
+    try {
+      const page = context.pages()[0] ?? await context.newPage();
+      page.on("pageerror", (e) => errors.push(String(e)));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      page.on("request", (q) => requests.push(q.url()));
+      await page.goto(`file://${html}`);
+      const dom = await page.evaluate(() => {
+        // (no named helper functions in here: tsx would wrap them in a __name() the page does not have)
+        return {
+          sections: Array.from(document.querySelectorAll("section"), (s) => ({ id: s.id, h2: s.querySelector("h2")!.textContent, w: s.getBoundingClientRect().width, h: s.getBoundingClientRect().height })),
+          charts: Array.from(document.querySelectorAll("svg.chart"), (s) => ({ id: s.id, w: s.getBoundingClientRect().width, h: s.getBoundingClientRect().height, shapes: s.querySelectorAll("rect,circle,path,line").length })),
+          points: Array.from(document.querySelectorAll("#chart-tradeoff g.point"), (g) => ({
+            id: (g as HTMLElement).dataset.config!, front: g.classList.contains("on-front"), label: g.querySelector("text")!.textContent,
+            w: g.querySelector("circle")!.getBoundingClientRect().width, h: g.querySelector("circle")!.getBoundingClientRect().height,
+          })),
+          cells: Array.from(document.querySelectorAll("#metrics-table tr[data-status=ok] td[data-k]"), (td) => ({
+            id: (td.closest("tr") as HTMLElement).dataset.config!, k: (td as HTMLElement).dataset.k!, v: (td as HTMLElement).dataset.v!, text: td.textContent,
+          })),
+          unavailable: Array.from(document.querySelectorAll("#metrics-table tr[data-status=unavailable]"), (tr) => tr.textContent),
+          layerRows: document.querySelectorAll("#layer-table tbody tr").length,
+          histograms: document.querySelectorAll("figure.hist").length,
+          sensitivity: document.querySelector("#chart-sensitivity") ? "chart" : document.querySelector("#sensitivity-unavailable")?.textContent,
+          // the SVG sources as written, parsed as XML
+          xmlErrors: Array.from(document.querySelectorAll("svg"), (s) => new DOMParser().parseFromString(
+            s.outerHTML.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" '), "image/svg+xml").querySelector("parsererror")?.textContent ?? ""),
+        };
+      });
+      assert.equal(dom.sections.map((s) => s.id), ["tradeoff", "metrics", "sensitivity", "weights", "layers", "definitions"]);
+      for (const s of dom.sections) assert.ok(s.w > 0 && s.h > 0, s.id);
+      const chartIds = dom.charts.map((c) => c.id);
+      assert.ok(chartIds.includes("chart-tradeoff"));
+      for (const c of dom.charts) assert.ok(c.w > 100 && c.h > 100 && c.shapes > 5, `${c.id}: ${c.w}x${c.h}, ${c.shapes} shapes`);
+      assert.equal(dom.xmlErrors, dom.xmlErrors.map(() => ""), "SVG is well-formed XML");
+      assert.equal(dom.points.map((p) => p.id).sort(), ok.map((c) => c.id).sort());
+      assert.equal(dom.points.filter((p) => p.front).map((p) => p.id).sort(), [...front].sort());
+      for (const p of dom.points) assert.ok(p.w > 0 && p.h > 0 && p.label === ok.find((c) => c.id === p.id)!.label, p.id);
+      // the numbers on the page
+      for (const c of ok) {
+        const e = evals.get(c.id)!;
+        const cell = (k: string) => dom.cells.find((x) => x.id === c.id && x.k === k)!;
+        for (const [k, text] of [["accuracy", fmt.pct(e.accuracy)], ["top5", fmt.pct(e.top5)], ["model_bytes", fmt.int(e.model_bytes)], ["weight_bytes", fmt.int(e.weight_bytes)],
+          ["compression_ratio", fmt.ratio(e.compression_ratio)], ["macs", fmt.mega(e.macs)], ["bops", fmt.giga(e.bops)], ["peak_arena_bytes", fmt.int(e.peak_arena_bytes)], ["n", fmt.int(e.n)]] as const) {
+          assert.is(cell(k).v, String(e[k]), `${c.id} ${k}`);
+          assert.is(cell(k).text, text, `${c.id} ${k}`);
+        }
+        assert.ok(Number(cell("ms_per_image").v) > 0);
+      }
+      assert.is(dom.unavailable.length, data.configs.filter((c) => c.status === "unavailable").length);
+      for (const t of dom.unavailable) assert.match(t!, /not available in this build/);
+      // the per-layer table and histograms of W4A8: every op of its .qwm, one histogram per conv / dense
+      const inspect = JSON.parse(qwasm("inspect", join(models, "w4a8.qwm"), "--json").out);
+      assert.is(dom.layerRows, inspect.layers.length + 1, "one row per op and the total");
+      const weighted = inspect.layers.filter((l: { weightBits: number }) => l.weightBits > 0);
+      assert.is(dom.histograms, weighted.length);
+      assert.equal(data.detail!.layers.map((l) => [l.op, l.weightBytes, l.macs, l.bops]),
+        inspect.layers.map((l: { op: string; weightBytes: number; macs: number; weightBits: number; actBits: number }) => [l.op, l.weightBytes, l.macs, l.macs * l.weightBits * l.actBits]));
+      assert.is(data.detail!.layers.reduce((a, l) => a + l.bops, 0), evals.get("w4a8")!.bops, "the layers' BOPs add up to eval's");
+      if (data.sensitivity.available) assert.is(dom.sensitivity, "chart");
+      else assert.match(dom.sensitivity!, /Sensitivity analysis not available/);
+
+      mkdirSync(`${ROOT}test-results`, { recursive: true });
+      const shot = `${ROOT}test-results/report.png`;
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`  screenshot: ${shot}`);
+      assert.equal(errors, [], "errors in the page");
+      assert.equal(requests.filter((u) => u !== `file://${html}`), [], "the page loads nothing");
+    } finally {
+      await context.close();
+    }
+    writeFileSync(join(TMP, "done"), "");
+  });
+
+test.run();
