@@ -12,4 +12,5 @@ export { lowerFloat, lowerQuantized } from "./pack/lower.ts";
 export { writeQwm } from "./pack/qwm.ts";
 export { readQwm, layers } from "./pack/read.ts";
 export { Runner } from "./engine/runner.ts";
+export { collectReport, renderReport, paretoFront, selectConfigs, CONFIGS, type ReportData, type ConfigSpec, type CollectOptions, type SensitivityFn } from "./report/index.ts";
 export type { Graph, Node, Preprocess } from "./ir/graph.ts";

@@ -71,7 +71,7 @@ function fixture(): ReportData {
       available: true, bits: [8, 4, 2],
       layers: [
         { name: "/stem/Conv", op: "conv", params: 240, perBits: { 8: { kl: 0.0004, top1Agreement: 0.998 }, 4: { kl: 0.02, top1Agreement: 0.97 }, 2: { kl: 0.9, top1Agreement: 0.55 } } },
-        { name: "/fc/Gemm", op: "dense", params: 970, perBits: { 8: { kl: 0.0001, top1Agreement: 1 }, 4: { kl: 0.004, top1Agreement: 0.99 }, 2: { kl: 0.2, top1Agreement: 0.8 } } },
+        { name: "/fc/Gemm", op: "dense", params: 970, bytesAtBits: { 8: 1344, 4: 704, 2: 384 }, perBits: { 8: { kl: 0.0001, top1Agreement: 1 }, 4: { kl: 0.004, top1Agreement: 0.99 }, 2: { kl: 0.2, top1Agreement: 0.8 } } },
       ],
     },
   };
@@ -133,6 +133,9 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   assert.is(bars.length, 6);
   const top = bars.reduce((a, b) => (+b[4] < +a[4] ? b : a));
   assert.equal([top[1], top[2]], ["/stem/Conv", "2"]);
+  // the sensitivity table: bytes per width where the provider gives them
+  assert.match(html, /<th>bytes at 4 bits<\/th>/);
+  assert.ok(/<tr data-layer="\/fc\/Gemm">.*data-v="704">704<\/td>/.test(html));
   // histogram: 15 level lines for a 4-bit uniform grid
   assert.is(charts[2].match(/class="level"/g)!.length, 15);
 });

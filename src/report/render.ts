@@ -222,9 +222,13 @@ function layerTable(layers: ReportLayer[], cs: ReportConfig[]): string {
 
 function sensitivityTable(s: ReportSensitivity & { available: true }): string {
   const bits = [...s.bits].sort((a, b) => b - a);
-  return `<table id="sensitivity-table"><thead><tr><th>layer</th><th>op</th><th>params</th>${bits.map((b) => `<th>KL at ${b} bits</th><th>top-1 agreement at ${b} bits</th>`).join("")}</tr></thead><tbody>` +
+  const bytes = s.layers.some((l) => l.bytesAtBits);
+  return `<table id="sensitivity-table"><thead><tr><th>layer</th><th>op</th><th>params</th>${bits.map((b) => `<th>KL at ${b} bits</th><th>top-1 agreement at ${b} bits</th>${bytes ? `<th>bytes at ${b} bits</th>` : ""}`).join("")}</tr></thead><tbody>` +
     s.layers.map((l) => `<tr data-layer="${esc(l.name)}"><td>${esc(l.name)}</td><td>${esc(l.op)}</td>${td(l.params, fmt.int(l.params))}` +
-      bits.map((b) => { const r = l.perBits[b]; return r ? td(r.kl, r.kl.toPrecision(3)) + td(r.top1Agreement, fmt.pct(r.top1Agreement)) : "<td></td><td></td>"; }).join("") + `</tr>`).join("") +
+      bits.map((b) => {
+        const r = l.perBits[b], by = l.bytesAtBits?.[b];
+        return (r ? td(r.kl, r.kl.toPrecision(3)) + td(r.top1Agreement, fmt.pct(r.top1Agreement)) : "<td></td><td></td>") + (bytes ? (by !== undefined ? td(by, fmt.int(by)) : "<td></td>") : "");
+      }).join("") + `</tr>`).join("") +
     `</tbody></table>`;
 }
 
