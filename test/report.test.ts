@@ -360,7 +360,11 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
       assert.equal(dom.xmlErrors, dom.xmlErrors.map(() => ""), "SVG is well-formed XML");
       assert.equal(dom.points.map((p) => p.id).sort(), ok.map((c) => c.id).sort());
       assert.equal(dom.points.filter((p) => p.front).map((p) => p.id).sort(), [...front].sort());
-      for (const p of dom.points) assert.ok(p.w > 0 && p.h > 0 && p.label === ok.find((c) => c.id === p.id)!.label, p.id);
+      for (const p of dom.points) {
+        const c = ok.find((c) => c.id === p.id)!;
+        assert.ok(p.w > 0 && p.h > 0, p.id);
+        assert.is(p.label, `${c.label} ${fmt.pct(evals.get(c.id)!.accuracy)}`, "each point says its accuracy");
+      }
       // the numbers on the page
       for (const c of ok) {
         const e = evals.get(c.id)!;

@@ -99,19 +99,23 @@ function tradeoffChart(cs: ReportConfig[]): string {
   });
   if (fp.length) d += `H${W - R}`;
   parts.push(`<path class="front" d="${d}"/>`);
-  // points, labelled; a label that would sit on another moves down
-  const boxes: { x: number; y: number }[] = [];
+  // points, labelled (to the left near the right edge); a label that would sit on another moves down
+  const boxes: { x0: number; x1: number; y: number }[] = [];
   const order = pts.map((_, i) => i).sort((a, b) => pts[b].accuracy - pts[a].accuracy);
   for (const i of order) {
     const p = pts[i], x = X(p.size), y = Y(100 * p.accuracy), on = front.has(i);
+    const text = `${p.c.label} ${fmt.pct(p.c.eval.accuracy)}`, tw = 6.2 * text.length;
+    const left = x + 9 + tw > W - R;
+    const x0 = left ? x - 9 - tw : x + 9, x1 = x0 + tw;
     let ly = y + 4;
-    while (boxes.some((b) => Math.abs(b.y - ly) < 12 && Math.abs(b.x - (x + 8)) < 120)) ly += 12;
-    boxes.push({ x: x + 8, y: ly });
+    while (boxes.some((b) => Math.abs(b.y - ly) < 12 && b.x0 < x1 && x0 < b.x1)) ly += 12;
+    boxes.push({ x0, x1, y: ly });
+    const moved = Math.abs(ly - y - 4) > 0.1;
     parts.push(`<g class="point${on ? " on-front" : ""}" data-config="${esc(p.c.id)}" data-size="${p.c.eval.model_bytes}" data-accuracy="${p.c.eval.accuracy}">` +
       `<title>${esc(p.c.label)}: top-1 ${fmt.pct(p.c.eval.accuracy)}, ${fmt.kib(p.c.eval.model_bytes)}${on ? " (Pareto front)" : ""}</title>` +
       `<circle cx="${n2(x)}" cy="${n2(y)}" r="${on ? 5.5 : 4.5}"/>` +
-      `${Math.abs(ly - y - 4) > 0.1 ? `<line class="leader" x1="${n2(x + 4)}" y1="${n2(y)}" x2="${n2(x + 8)}" y2="${n2(ly - 4)}"/>` : ""}` +
-      `<text x="${n2(x + 9)}" y="${n2(ly)}">${esc(p.c.label)}</text></g>`);
+      (moved ? `<line class="leader" x1="${n2(left ? x - 4 : x + 4)}" y1="${n2(y)}" x2="${n2(left ? x - 8 : x + 8)}" y2="${n2(ly - 4)}"/>` : "") +
+      `<text x="${n2(left ? x - 9 : x + 9)}" y="${n2(ly)}"${left ? ' text-anchor="end"' : ""}>${esc(p.c.label)} <tspan class="val">${fmt.pct(p.c.eval.accuracy)}</tspan></text></g>`);
   }
   const lx = W - R + 14;
   parts.push(`<g class="legend"><circle class="on" cx="${lx}" cy="${T + 10}" r="5.5"/><text x="${lx + 10}" y="${T + 14}">on the Pareto front</text>` +
@@ -247,7 +251,7 @@ tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .grid{stroke:#eee}.frame{fill:none;stroke:#bbb}.axisline{stroke:#888}.tick{fill:#555;font-size:10.5px}.axis{fill:#333;font-size:12px}
 .front{fill:none;stroke:#d7301f;stroke-width:1.6;stroke-dasharray:5 3}
-.point circle{fill:#fff;stroke:#777;stroke-width:1.5}.point.on-front circle{fill:#d7301f;stroke:#8c1d12}.point text{fill:#333;font-size:11px}
+.point circle{fill:#fff;stroke:#777;stroke-width:1.5}.point.on-front circle{fill:#d7301f;stroke:#8c1d12}.point text{fill:#333;font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}.point .val{fill:#666}
 .leader{stroke:#aaa}.legend .on{fill:#d7301f;stroke:#8c1d12}.legend .off{fill:#fff;stroke:#777;stroke-width:1.5}.legend text{fill:#333}
 .hists{display:flex;flex-wrap:wrap;gap:10px 18px}figure.hist{margin:0;width:360px}figcaption{font-size:11.5px;color:#444}
 .hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
