@@ -229,8 +229,9 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
   }
 
   // the detailed configuration: its layers from the .qwm, its weights against its grid
-  const detailId = opts.detail ?? (results.has("w4a8") ? "w4a8" : [...results.keys()][0]);
+  // (a requested one that did not run gives way to the default)
   if (opts.detail && !specs.some((s) => s.id === opts.detail)) throw new QwmUsageError(`report: --detail '${opts.detail}' is not among the configurations`);
+  const detailId = opts.detail && results.has(opts.detail) ? opts.detail : results.has("w4a8") ? "w4a8" : [...results.keys()][0];
   let detail: ReportData["detail"];
   const dr = detailId ? results.get(detailId) : undefined;
   if (dr) {
@@ -274,15 +275,16 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
 
 /**
  * The layer-sensitivity provider of this build, when it has one (src/quantize/sensitivity.ts, exporting
- * `sensitivity`). Looked up at run time so that the report works in builds without it.
+ * `sensitivity`). Looked up at run time so that the report works in builds without it: the template import
+ * resolves against this file under tsx, and esbuild bundles every src/quantize/*.ts for it into the CLI.
  */
-export async function findSensitivity(): Promise<{ fn?: SensitivityFn; why?: string }> {
-  const where = new URL("../quantize/sensitivity.ts", import.meta.url);
+export async function findSensitivity(module = "sensitivity"): Promise<{ fn?: SensitivityFn; why?: string }> {
+  let m: Record<string, unknown>;
   try {
-    const m = await import(where.href);
-    if (typeof m.sensitivity !== "function") return { why: "src/quantize/sensitivity.ts exports no sensitivity() function" };
-    return { fn: m.sensitivity as SensitivityFn };
+    m = await import(`../quantize/${module}.ts`);
   } catch {
-    return { why: "no sensitivity analysis in this build (src/quantize/sensitivity.ts)" };
+    return { why: `no sensitivity analysis in this build (src/quantize/${module}.ts)` };
   }
+  if (typeof m.sensitivity !== "function") return { why: `src/quantize/${module}.ts exports no sensitivity() function` };
+  return { fn: m.sensitivity as SensitivityFn };
 }
