@@ -50,7 +50,7 @@ function fixture(): ReportData {
     configs: [
       { id: "fp32", label: "fp32", group: "baseline", options: "float model", status: "ok", eval: ev(0.91, 226426, { bops: 4770816 * 1024 }), layerBits: [32, 32] },
       { id: "w8a8", label: "W8A8", group: "uniform", options: "weightBits: 8", status: "ok", eval: ev(0.905, 62135), layerBits: [8, 8] },
-      { id: "w4a8", label: "W4A8", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.88, 34974), layerBits: [8, 4] },
+      { id: "w4a8", label: "W4A8", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.88, 34974), layerBits: [8, 4], calibration: "minmax" },
       { id: "w4x", label: "W4A8 worse", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.80, 40000), layerBits: [8, 4] },
       { id: "w2a8", label: "W2A8 <b>", group: "uniform", options: "weightBits: 2", status: "ok", eval: ev(0.51, 22323), layerBits: [8, 2] },
       { id: "kmeans-w4", label: "W4A8 k-means", group: "k-means", options: "weightBits: 4, weightFormat: kmeans", status: "unavailable", why: "--weight-format kmeans is not implemented yet" },
@@ -118,6 +118,7 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   const row = (id: string) => new RegExp(`<tr data-config="${id}"[^>]*>([\\s\\S]*?)</tr>`).exec(html)![1];
   assert.match(row("kmeans-w4"), /not available in this build: --weight-format kmeans is not implemented yet/);
   assert.match(row("w1a8"), /failed: weights too coarse/);
+  assert.match(row("w4a8"), /<span class="calib">calibration: minmax<\/span>/);
   for (const c of r.configs.filter((c) => c.eval)) {
     const e = c.eval!;
     const cells = row(c.id);
@@ -303,6 +304,7 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
     const ok = data.configs.filter((c) => c.status === "ok");
     for (const id of ["fp32", "w8a8", "w4a8", "w2a8-ternary"]) assert.ok(ok.some((c) => c.id === id), `${id} ran`);
     for (const c of data.configs.filter((c) => c.status !== "ok")) assert.match(c.why!, /not implemented/, c.id);
+    for (const c of ok) assert.is(c.calibration, c.id === "fp32" ? undefined : "minmax", c.id);
 
     // every figure against qwasm eval --json on the same model (latency is measured anew in each run)
     const evals = new Map<string, EvalReport>();

@@ -216,6 +216,7 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
         tell(`${spec.label}: quantizing`);
         const r = await quantize(onnx, { ...base, ...(spec.options as QuantizeOptions), calib: opts.calib });
         results.set(spec.id, r);
+        c.calibration = r.method;
         opts.onModel?.(spec.id, r.qwm);
         tell(`${spec.label}: evaluating`);
         c.eval = await evaluate(r.qwm, opts.data, { limit });

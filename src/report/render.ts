@@ -187,7 +187,7 @@ function metricsTable(cs: ReportConfig[]): string {
   const ok = evaluated(cs);
   const front = new Set(paretoFront(ok.map((c) => ({ size: c.eval.model_bytes, accuracy: c.eval.accuracy }))).map((i) => ok[i].id));
   const rows = cs.map((c) => {
-    const head = `<td>${esc(c.label)}</td><td class="opts">${esc(c.options)}</td>`;
+    const head = `<td>${esc(c.label)}</td><td class="opts">${esc(c.options)}${c.calibration ? `<br><span class="calib">calibration: ${esc(c.calibration)}</span>` : ""}</td>`;
     if (c.status !== "ok" || !c.eval) {
       return `<tr data-config="${esc(c.id)}" data-status="${c.status}" class="${c.status}">${head}<td colspan="11" class="why">${c.status === "unavailable" ? "not available in this build" : "failed"}: ${esc(c.why ?? "")}</td></tr>`;
     }
@@ -210,8 +210,8 @@ function layerTable(layers: ReportLayer[], cs: ReportConfig[]): string {
   const rows = layers.map((l) => {
     const weighted = l.weightBits > 0 && l.weightBytes > 0;
     const k = weighted ? w++ : -1;
-    return `<tr data-layer="${esc(l.name)}"><td class="num">${l.index}</td><td>${esc(l.name)}</td><td>${esc(l.op)}</td><td>${l.input.join("×")} → ${l.output.join("×")}</td>` +
-      `<td>${l.weightBits ? `W${l.weightBits}A${l.actBits}` : `A${l.actBits}`}</td><td>${esc(l.scheme)}</td>` +
+    return `<tr data-layer="${esc(l.name)}"><td class="num">${l.index}</td><td>${esc(l.name)}</td><td>${esc(l.op)}</td><td class="shape">${l.input.join("×")} → ${l.output.join("×")}</td>` +
+      `<td>${l.weightBits ? `W${l.weightBits}A${l.actBits}` : `A${l.actBits}`}</td><td class="scheme">${esc(l.scheme)}</td>` +
       td(l.weightBytes, fmt.int(l.weightBytes), "weight_bytes") + td(l.params, fmt.int(l.params), "params") +
       td(l.macs, fmt.int(l.macs), "macs") + td(l.bops, fmt.int(l.bops), "bops") +
       ok.map((c) => `<td class="num bits">${k >= 0 && c.layerBits![k] !== undefined ? (c.layerBits![k] === 32 ? "fp32" : c.layerBits![k]) : ""}</td>`).join("") + `</tr>`;
@@ -246,8 +246,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .note{color:#555}p.unavailable{background:#fff8e1;border:1px solid #f0d98c;padding:8px 10px}
 table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border-bottom:1px solid #e5e5e5;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f4f4;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.front td:first-child{font-weight:600}tr.unavailable td,tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}
-tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
+tr.front td:first-child{font-weight:600}tr.unavailable td,tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
+td.shape,td.scheme{white-space:nowrap}tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .grid{stroke:#eee}.frame{fill:none;stroke:#bbb}.axisline{stroke:#888}.tick{fill:#555;font-size:10.5px}.axis{fill:#333;font-size:12px}
 .front{fill:none;stroke:#d7301f;stroke-width:1.6;stroke-dasharray:5 3}

@@ -14,6 +14,8 @@ export interface ReportConfig {
   /** For "unavailable" and "failed": the reason, one line. */
   why?: string;
   eval?: EvalReport;
+  /** The calibration method quantize() used ("model": the QDQ model's own scales). */
+  calibration?: string;
   /** Weight bits of the conv / dense layers, in order (0: float). */
   layerBits?: number[];
 }
