@@ -282,7 +282,7 @@ async function run(a: Args): Promise<void> {
         base: { calibration: calibration as any, calibSize, preprocess: preprocessFlags(a), labels },
         modelName: basename(model),
         onModel: saveDir ? (id, qwm) => { const p = join(saveDir, `${id}.qwm`); writeFileAtomic(p, qwm); saved[id] = p; } : undefined,
-        onProgress: (done, total, what) => process.stderr.write(`report [${done + 1 > total ? total : done + 1}/${total}] ${what}\n`),
+        onProgress: (done, total, what) => process.stderr.write(`report [${Math.min(done + 1, total)}/${total}] ${what}\n`),
       });
       const html = renderReport(r);
       writeFileAtomic(dest, html);

@@ -170,15 +170,18 @@ export function weightHistogram(n: Extract<Node, { op: "conv" | "dense" }>, lw: 
   };
 }
 
-/** The per-layer rows of a .qwm, conv / dense ops named after the graph's layers (in order). */
+/**
+ * The per-layer rows of a .qwm, conv / dense ops named after the graph's layers (in order; a lowering that
+ * does not give one op per layer leaves the ops' own names).
+ */
 export function reportLayers(qwm: Uint8Array, g: Graph): ReportLayer[] {
   const d = describe(qwm);
   const names = g.nodes.filter(isWeighted).map((n) => n.name);
-  const weighted = d.layers.filter((l) => l.weightBits > 0 && l.weightBytes > 0);
-  if (weighted.length !== names.length) throw new Error(`report: the .qwm has ${weighted.length} layers with weights, the graph ${names.length}`);
+  const weighted = (l: { weightBits: number; weightBytes: number }) => l.weightBits > 0 && l.weightBytes > 0;
+  const named = d.layers.filter(weighted).length === names.length;
   let k = 0;
   return d.layers.map((l) => ({
-    index: l.index, name: l.weightBits > 0 && l.weightBytes > 0 ? names[k++] : l.op, op: l.op, input: l.input, output: l.output,
+    index: l.index, name: named && weighted(l) ? names[k++] : l.op, op: l.op, input: l.input, output: l.output,
     weightBits: l.weightBits, actBits: l.actBits, scheme: l.scheme, weightBytes: l.weightBytes, params: l.params, macs: l.macs,
     bops: l.macs * l.weightBits * l.actBits,
   }));
