@@ -12,7 +12,7 @@ import { join } from "node:path";
 import seedrandom from "seedrandom";
 import { ROOT, testIf } from "./helpers/tools.ts";
 import { haveFashion } from "./helpers/fashion.ts";
-import type { EvalReport } from "../src/api.ts";
+import { loadOnnx, type EvalReport } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
 import { applyLowBit } from "../src/quantize/lowbit.ts";
 import {
@@ -248,6 +248,14 @@ testIf(haveFashion(), "collector: a sensitivity provider's layers reach the repo
     assert.is(r.configs[0].status, "ok");
     assert.is(r.configs[1].status, IMPLEMENTED_OPTIONS.has("cle") && IMPLEMENTED_OPTIONS.has("biasCorrection") ? "ok" : "unavailable");
     assert.is(r.detail?.configId, "w8a8", "the first quantized configuration when w4a8 is not in the list");
+    const names = loadOnnx(onnx).graph.nodes.filter((n) => n.op === "conv" || n.op === "dense").map((n) => n.name);
+    assert.equal(r.detail!.layers.filter((l) => l.weightBytes > 0).map((l) => l.name), names, "conv / dense ops named after the graph's layers");
+    assert.equal(r.detail!.histograms.map((h) => h.layer), names);
+    for (const h of r.detail!.histograms) {
+      assert.is(h.counts.reduce((a, b) => a + b, 0), h.weights);
+      assert.ok(h.rmsError > 0 && h.rmsError <= 0.5 + 1e-9, `${h.layer}: int8 rounding without clipping is at most half a step (${h.rmsError})`);
+      assert.is(h.clipped, 0, "max-abs int8 scales clip nothing");
+    }
     assert.is(steps[steps.length - 1], "3/3 done");
     const html = renderReport(r);
     assert.is((html.match(/<rect class="bar"/g) ?? []).length, 2);
