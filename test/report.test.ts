@@ -400,6 +400,11 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
       if (data.sensitivity.available) assert.is(dom.sensitivity, "chart");
       else assert.match(dom.sensitivity!, /Sensitivity analysis not available/);
 
+      // print: the navigation goes, the charts stay
+      await page.emulateMedia({ media: "print" });
+      assert.equal(await page.evaluate(() => [getComputedStyle(document.querySelector("nav")!).display, document.querySelector("#chart-tradeoff")!.getBoundingClientRect().width > 100]), ["none", true]);
+      await page.emulateMedia({ media: "screen" });
+
       mkdirSync(`${ROOT}test-results`, { recursive: true });
       const shot = `${ROOT}test-results/report.png`;
       await page.screenshot({ path: shot, fullPage: true });
