@@ -200,8 +200,8 @@ function metricsTable(cs: ReportConfig[]): string {
       td(e.ms_per_image, fmt.ms(e.ms_per_image), "ms_per_image") + td(e.n, fmt.int(e.n), "n") +
       `<td class="mark">${front.has(c.id) ? "●" : ""}</td></tr>`;
   });
-  return `<table id="metrics-table"><thead><tr><th>configuration</th><th>options</th><th>top-1</th><th>top-5</th><th>model bytes</th><th>weight bytes</th>` +
-    `<th>compression vs fp32</th><th>MACs</th><th>BOPs</th><th>peak arena bytes</th><th>latency / image</th><th>images</th><th>Pareto</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<div class="wide"><table id="metrics-table"><thead><tr><th>configuration</th><th>options</th><th>top-1</th><th>top-5</th><th>model bytes</th><th>weight bytes</th>` +
+    `<th>compression vs fp32</th><th>MACs</th><th>BOPs</th><th>peak arena bytes</th><th>latency / image</th><th>images</th><th>Pareto</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
 }
 
 function layerTable(layers: ReportLayer[], cs: ReportConfig[]): string {
@@ -210,7 +210,7 @@ function layerTable(layers: ReportLayer[], cs: ReportConfig[]): string {
   const rows = layers.map((l) => {
     const weighted = l.weightBits > 0 && l.weightBytes > 0;
     const k = weighted ? w++ : -1;
-    return `<tr data-layer="${esc(l.name)}"><td class="num">${l.index}</td><td>${esc(l.name)}</td><td>${esc(l.op)}</td><td class="shape">${l.input.join("×")} → ${l.output.join("×")}</td>` +
+    return `<tr data-layer="${esc(l.name)}"><td class="num">${l.index}</td><td>${l.name === l.op ? "" : esc(l.name)}</td><td>${esc(l.op)}</td><td class="shape">${l.input.join("×")} → ${l.output.join("×")}</td>` +
       `<td>${l.weightBits ? `W${l.weightBits}A${l.actBits}` : `A${l.actBits}`}</td><td class="scheme">${esc(l.scheme)}</td>` +
       td(l.weightBytes, fmt.int(l.weightBytes), "weight_bytes") + td(l.params, fmt.int(l.params), "params") +
       td(l.macs, fmt.int(l.macs), "macs") + td(l.bops, fmt.int(l.bops), "bops") +
@@ -220,20 +220,20 @@ function layerTable(layers: ReportLayer[], cs: ReportConfig[]): string {
   const total = `<tr class="total"><td></td><td>total</td><td></td><td></td><td></td><td></td>` + td(sum((l) => l.weightBytes), fmt.int(sum((l) => l.weightBytes))) +
     td(sum((l) => l.params), fmt.int(sum((l) => l.params))) + td(sum((l) => l.macs), fmt.int(sum((l) => l.macs)), "macs") + td(sum((l) => l.bops), fmt.int(sum((l) => l.bops)), "bops") +
     ok.map(() => "<td></td>").join("") + `</tr>`;
-  return `<table id="layer-table"><thead><tr><th>#</th><th>layer</th><th>op</th><th>shape (in → out, H×W×C)</th><th>bits</th><th>scheme</th><th>bytes</th><th>params</th><th>MACs</th><th>BOPs</th>` +
-    ok.map((c) => `<th class="bits" title="weight bits in ${esc(c.label)}">${esc(c.label)}</th>`).join("") + `</tr></thead><tbody>${rows.join("")}${total}</tbody></table>`;
+  return `<div class="wide"><table id="layer-table"><thead><tr><th>#</th><th>layer</th><th>op</th><th>shape (in → out, H×W×C)</th><th>bits</th><th>scheme</th><th>bytes</th><th>params</th><th>MACs</th><th>BOPs</th>` +
+    ok.map((c) => `<th class="bits" title="weight bits in ${esc(c.label)}">${esc(c.label)}</th>`).join("") + `</tr></thead><tbody>${rows.join("")}${total}</tbody></table></div>`;
 }
 
 function sensitivityTable(s: ReportSensitivity & { available: true }): string {
   const bits = [...s.bits].sort((a, b) => b - a);
   const bytes = s.layers.some((l) => l.bytesAtBits);
-  return `<table id="sensitivity-table"><thead><tr><th>layer</th><th>op</th><th>params</th>${bits.map((b) => `<th>KL at ${b} bits</th><th>top-1 agreement at ${b} bits</th>${bytes ? `<th>bytes at ${b} bits</th>` : ""}`).join("")}</tr></thead><tbody>` +
+  return `<div class="wide"><table id="sensitivity-table"><thead><tr><th>layer</th><th>op</th><th>params</th>${bits.map((b) => `<th>KL at ${b} bits</th><th>top-1 agreement at ${b} bits</th>${bytes ? `<th>bytes at ${b} bits</th>` : ""}`).join("")}</tr></thead><tbody>` +
     s.layers.map((l) => `<tr data-layer="${esc(l.name)}"><td>${esc(l.name)}</td><td>${esc(l.op)}</td>${td(l.params, fmt.int(l.params))}` +
       bits.map((b) => {
         const r = l.perBits[b], by = l.bytesAtBits?.[b];
         return (r ? td(r.kl, r.kl.toPrecision(3)) + td(r.top1Agreement, fmt.pct(r.top1Agreement)) : "<td></td><td></td>") + (bytes ? (by !== undefined ? td(by, fmt.int(by)) : "<td></td>") : "");
       }).join("") + `</tr>`).join("") +
-    `</tbody></table>`;
+    `</tbody></table></div>`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,10 +244,10 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:3px}
 .meta{color:#555;margin:0 0 6px}nav a{margin-right:14px;color:#2c7fb8}
 .note{color:#555}p.unavailable{background:#fff8e1;border:1px solid #f0d98c;padding:8px 10px}
-table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border-bottom:1px solid #e5e5e5;padding:3px 7px;text-align:left;vertical-align:top}
+.wide{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border-bottom:1px solid #e5e5e5;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f4f4;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.front td:first-child{font-weight:600}tr.unavailable td,tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
-td.shape,td.scheme{white-space:nowrap}tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
+td.shape,td.scheme{white-space:nowrap}th.bits{font-size:11px;font-weight:500;max-width:64px}tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .grid{stroke:#eee}.frame{fill:none;stroke:#bbb}.axisline{stroke:#888}.tick{fill:#555;font-size:10.5px}.axis{fill:#333;font-size:12px}
 .front{fill:none;stroke:#d7301f;stroke-width:1.6;stroke-dasharray:5 3}
@@ -256,7 +256,7 @@ svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .hists{display:flex;flex-wrap:wrap;gap:10px 18px}figure.hist{margin:0;width:360px}figcaption{font-size:11.5px;color:#444}
 .hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin:0 0 0 16px;color:#444}
-@media print{body{max-width:none;padding:0}nav{display:none}section{break-inside:avoid-page}figure.hist{break-inside:avoid}}
+@media print{body{max-width:none;padding:0}.wide{overflow:visible}nav{display:none}section{break-inside:avoid-page}figure.hist{break-inside:avoid}}
 `;
 
 /** The report as one HTML document. */
