@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import seedrandom from "seedrandom";
@@ -414,7 +414,6 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
     } finally {
       await context.close();
     }
-    writeFileSync(join(TMP, "done"), "");
   });
 
 test.run();
