@@ -1,0 +1,228 @@
+// qlut conv2d / dense: codebook (LUT) weights x int8 activations -> int32 -> requantized int8. Each weight is a
+// b-bit index (b = 1..8) into a small int8 table, one table per layer or one per output channel: k-means
+// weight sharing (Deep Compression) and power-of-two weights (a fixed table {0, +-2^e}) are the same kernel.
+// The indices stay bit-packed in memory; the kernel unpacks 16 of them into bytes in registers, maps them to
+// int8 weights with i8x16.swizzle on the table, widens to int16 and runs the int16 dot product of the int8
+// GEMM. Driver (padded int16 A image, tap segments, tiles): sub_conv2d / sub_fully_connected of qs4_conv2d.ts,
+// with Cp = ceil16(C) as the 2-bit kernels (every segment a whole number of 16-k groups).
+//
+// Packed layer (packQlutGemm in src/pack/lowbit.ts), N outputs, T taps of C channels, Cp = ceil16(C),
+// K = T*Cp, G = N (per-channel tables) or 1 (per-layer table), S = max(16, 2^b):
+//   u8  idx[N][K/16][2b]   per channel and 16 k: 2b bytes, index i (k = 16g + i) in bits [i*b, i*b + b),
+//                          LSB first (byte (i*b) >> 3, bit (i*b) & 7, spilling into the next byte); the
+//                          indices of padding channels (c >= C within a tap) are 0
+//   u8  pad to a multiple of 16 bytes (zero)
+//   i8  table[G][S]        entry j of channel n's table at n*S + j (G = 1: every channel reads table 0);
+//                          entries >= E (the op's entry count) are 0
+//   i32 bias[N], mult[N]
+// Total ceil16(N*K*b/8) + G*S + 8*N bytes.
+//
+// SIMD unpack of 16 b-bit indices (any b): load 16 bytes, gather for each index the little-endian u16 holding
+// it (two i8x16.swizzle, one per 8 indices), shift each lane's field to the top by one i16x8.mul with 2^(16 -
+// s - b) (s = its bit offset in the u16, s + b <= 15), i16x8.shr_u by 16 - b, and narrow the two halves to 16
+// bytes. b <= 4: one i8x16.swizzle on the table gives the 16 weights; b > 4: 2^(b-4) swizzles on 16-entry
+// slices of the table, each with the index xor'ed by the slice's base (out-of-range lanes give 0), or'ed.
+// b = 8: the indices are the loaded bytes. Micro-kernel: 4 pixels x 2 channels, i32x4.dot_i16x8_s on 8 k of
+// one pixel and 8 k of one channel (8 accumulators, reduced at the end of the tile).
+// |w| <= 127 per weight: |acc| <= K * 255 * 127 and the validator checks |bias| + 255 * sum |w| < 2^31.
+// Relaxed build: the SIMD path (i8x16.swizzle, not relaxed_swizzle, so every build gives the same bytes).
+
+import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
+import { AView } from "./qs8_gemm";
+import { KIND_LUT, qs2_conv2d_scratch_bytes, qs2_fully_connected_scratch_bytes, rowPtr, sub_conv2d, sub_fully_connected } from "./qs4_conv2d";
+
+@inline function ceil16(n: i32): i32 { return (n + 15) & ~15; }
+
+// Unpack constants of the current b: swizzle masks for indices 0-7 and 8-15, then the i16x8 multipliers.
+const UNPACK = memory.data(48, 16);
+
+/** Bytes of one table: max(16, 2^b). */
+@inline export function qlut_table_bytes(bits: i32): i32 { return max(16, 1 << bits); }
+
+/** Size in bytes of a packed qlut layer (layout above); perChannel != 0: one table per output channel. */
+export function qlut_packed_bytes(N: i32, taps: i32, C: i32, bits: i32, perChannel: i32): i32 {
+  const idx = ceil16((N * taps * ceil16(C) * bits) >> 3);
+  return idx + (perChannel != 0 ? N : 1) * qlut_table_bytes(bits) + 8 * N;
+}
+
+export function qlut_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
+  return qs2_conv2d_scratch_bytes(OH, OW, C, KH, KW, SH, SW, DH, DW);
+}
+
+export function qlut_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return qs2_fully_connected_scratch_bytes(M, K); }
+
+/** The driver's kind for b-bit indices with per-channel (1) or per-layer (0) tables. */
+@inline function lutKind(bits: i32, perChannel: i32): i32 { return KIND_LUT | bits | (perChannel != 0 ? 16 : 0); }
+
+/** conv2d, groups = 1, NHWC, codebook weights (layout above); other arguments as qs8_conv2d. */
+export function qlut_conv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32, out: usize, OH: i32, OW: i32, N: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, bits: i32, perChannel: i32, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
+): void {
+  sub_conv2d(lutKind(bits, perChannel), x, H, W, C, zx, out, OH, OW, N, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi, scratch);
+}
+
+/** Dense layer with codebook weights (taps = 1, C = K); other arguments as qs8_fully_connected. */
+export function qlut_fully_connected(
+  M: i32, N: i32, K: i32, x: usize, zx: i32, pw: usize, bits: i32, perChannel: i32,
+  shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
+): void {
+  sub_fully_connected(lutKind(bits, perChannel), M, N, K, x, zx, pw, shift, zy, lo, hi, out, scratch);
+}
+
+/** Called by the driver for a LUT kind. */
+export function igemm_lut(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const bits = kind & 15, perCh = (kind & 16) != 0;
+  if (ASC_FEATURE_SIMD) igemm_lut_simd(bits, perCh, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemm_lut_portable(bits, perCh, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+}
+
+function igemm_lut_portable(b: i32, perCh: bool, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const rowBytes = (K * b) >> 3, S = qlut_table_bytes(b), mask = (1 << b) - 1;
+  const tables = pw + <usize>ceil16(N * rowBytes);
+  const bias = tables + <usize>(perCh ? N * S : S);
+  const mult = bias + <usize>(N << 2);
+  for (let c = 0; c < N; c++) {
+    const row = pw + <usize>(c * rowBytes);
+    const tbl = tables + <usize>(perCh ? c * S : 0);
+    const bc = load<i32>(bias + (<usize>c << 2));
+    const m = load<i32>(mult + (<usize>c << 2));
+    for (let p = p0; p < p1; p++) {
+      const ar = rowPtr(v, p);
+      let acc: i32 = 0;
+      let kk = 0; // k within the layer
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k++, kk++) {
+          const bit = (kk >> 4) * (b << 4) + (kk & 15) * b; // bit offset of index kk in the row
+          const u = i32(load<u16>(row + <usize>(bit >> 3))); // may read the byte after the row: padding or table
+          const w = i32(load<i8>(tbl + <usize>((u >> (bit & 7)) & mask)));
+          acc += i32(load<i16>(as + <usize>(k << 1))) * w;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + bc, m, shift, zy, lo, hi));
+    }
+  }
+}
+
+/** Writes the unpack constants of b-bit indices to UNPACK. */
+function setUnpack(b: i32): void {
+  for (let i = 0; i < 8; i++) {
+    const o = (i * b) >> 3, s = (i * b) & 7;
+    store<u8>(UNPACK + <usize>(2 * i), <u8>o);
+    store<u8>(UNPACK + <usize>(2 * i + 1), <u8>(o + 1));
+    store<u8>(UNPACK + <usize>(16 + 2 * i), <u8>(o + b));
+    store<u8>(UNPACK + <usize>(16 + 2 * i + 1), <u8>(o + b + 1));
+    const m: i32 = 1 << (16 - s - b);
+    store<u16>(UNPACK + <usize>(32 + 2 * i), <u16>m);
+  }
+}
+
+// 16 b-bit indices at p as 16 bytes (see the header).
+@inline
+function unpack16(p: usize, b: i32, g0: v128, g1: v128, mul: v128): v128 {
+  const raw = v128.load(p);
+  if (b == 8) return raw;
+  const l = i16x8.shr_u(i16x8.mul(i8x16.swizzle(raw, g0), mul), <i32>(16 - b));
+  const h = i16x8.shr_u(i16x8.mul(i8x16.swizzle(raw, g1), mul), <i32>(16 - b));
+  return i8x16.narrow_i16x8_u(l, h);
+}
+
+// Table lookup of 16 indices in the table at t (2^b entries, b > 4 in 16-entry slices).
+@inline
+function lookup16(t: usize, idx: v128, b: i32): v128 {
+  let w = i8x16.swizzle(v128.load(t), idx);
+  if (b > 4) {
+    const n = 1 << (b - 4);
+    for (let j = 1; j < n; j++) w = v128.or(w, i8x16.swizzle(v128.load(t + <usize>(j << 4)), v128.xor(idx, i8x16.splat(<i8>(j << 4)))));
+  }
+  return w;
+}
+
+// [sum a, sum b, sum c, sum d] of four i32x4 vectors.
+@inline
+function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const t0 = i32x4.add(v128.shuffle<i32>(a, b, 0, 1, 4, 5), v128.shuffle<i32>(a, b, 2, 3, 6, 7));
+  const t1 = i32x4.add(v128.shuffle<i32>(c, d, 0, 1, 4, 5), v128.shuffle<i32>(c, d, 2, 3, 6, 7));
+  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 2, 4, 6), v128.shuffle<i32>(t0, t1, 1, 3, 5, 7));
+}
+
+function igemm_lut_simd(b: i32, perCh: bool, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const rowBytes: i32 = (K * b) >> 3, S: i32 = qlut_table_bytes(b);
+  const tables = pw + <usize>ceil16(N * rowBytes);
+  const bias = tables + <usize>(perCh ? N * S : S);
+  const mult = bias + <usize>(N << 2);
+  setUnpack(b);
+  const g0 = v128.load(UNPACK), g1 = v128.load(UNPACK, 16), mul = v128.load(UNPACK, 32);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  const gb = <usize>(b << 1); // index bytes per 16 k
+  for (let c0 = 0; c0 < N; c0 += 2) {
+    const nc = min(2, N - c0);
+    const c1 = c0 + nc - 1; // an odd last channel is computed twice, stored once
+    const t0 = tables + (perCh ? <usize>(c0 * S) : 0);
+    const t1 = tables + (perCh ? <usize>(c1 * S) : 0);
+    const b0 = load<i32>(bias + (<usize>c0 << 2)), b1 = load<i32>(bias + (<usize>c1 << 2));
+    const m0 = load<i32>(mult + (<usize>c0 << 2)), m1 = load<i32>(mult + (<usize>c1 << 2));
+    const bv = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(b0), 1, b1), 3, b1);
+    const mv = i32x4.shl(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(m0), 1, m1), 3, m1), pre);
+    for (let p = p0; p < p1; p += 4) {
+      const nr = min(4, p1 - p);
+      const r0 = rowPtr(v, p);
+      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
+      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
+      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+      let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+      let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
+      let w0p = pw + <usize>(c0 * rowBytes), w1p = pw + <usize>(c1 * rowBytes);
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const x0 = r0 + so, x1 = r1 + so, x2 = r2 + so, x3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 32) {
+          const v0 = lookup16(t0, unpack16(w0p, b, g0, g1, mul), b);
+          const v1 = lookup16(t1, unpack16(w1p, b, g0, g1, mul), b);
+          w0p += gb;
+          w1p += gb;
+          let wa = i16x8.extend_low_i8x16_s(v0), wb = i16x8.extend_low_i8x16_s(v1);
+          let x = v128.load(x0 + k);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, wa)); a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x1 + k);
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, wa)); a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x2 + k);
+          a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, wa)); a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x3 + k);
+          a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, wa)); a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, wb));
+          wa = i16x8.extend_high_i8x16_s(v0); wb = i16x8.extend_high_i8x16_s(v1);
+          x = v128.load(x0 + k + 16);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, wa)); a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x1 + k + 16);
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, wa)); a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x2 + k + 16);
+          a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, wa)); a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, wb));
+          x = v128.load(x3 + k + 16);
+          a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, wa)); a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, wb));
+        }
+      }
+      // lanes: pixel 0 ch 0, pixel 0 ch 1, pixel 1 ch 0, pixel 1 ch 1 | the same for pixels 2, 3
+      const sA = i32x4.add(hsum4(a00, a01, a10, a11), bv), sB = i32x4.add(hsum4(a20, a21, a30, a31), bv);
+      const q = requant_sm_i32x4x2_i8(sA, sB, mv, mv, rnd, kq, zyv, lov, hiv);
+      const o = out + <usize>(p * N + c0);
+      if (nc == 2) {
+        v128.store16_lane(o, q, 0);
+        if (nr > 1) v128.store16_lane(o + <usize>N, q, 1);
+        if (nr > 2) v128.store16_lane(o + <usize>(2 * N), q, 2);
+        if (nr > 3) v128.store16_lane(o + <usize>(3 * N), q, 3);
+      } else {
+        v128.store8_lane(o, q, 0);
+        if (nr > 1) v128.store8_lane(o + <usize>N, q, 2);
+        if (nr > 2) v128.store8_lane(o + <usize>(2 * N), q, 4);
+        if (nr > 3) v128.store8_lane(o + <usize>(3 * N), q, 6);
+      }
+    }
+  }
+}
