@@ -20,10 +20,12 @@
 // SIMD unpack of 16 b-bit indices (any b): load 16 bytes, gather for each index the little-endian u16 holding
 // it (two i8x16.swizzle, one per 8 indices), shift each lane's field to the top by one i16x8.mul with 2^(16 -
 // s - b) (s = its bit offset in the u16, s + b <= 15), i16x8.shr_u by 16 - b, and narrow the two halves to 16
-// bytes. b <= 4: one i8x16.swizzle on the table gives the 16 weights; b > 4: 2^(b-4) swizzles on 16-entry
-// slices of the table, each with the index xor'ed by the slice's base (out-of-range lanes give 0), or'ed.
-// b = 8: the indices are the loaded bytes. Micro-kernel: 4 pixels x 2 channels, i32x4.dot_i16x8_s on 8 k of
-// one pixel and 8 k of one channel (8 accumulators, reduced at the end of the tile).
+// bytes. b = 4: the nibbles of 8 bytes, split and interleaved by one shuffle; b = 8: the bytes themselves.
+// b <= 4: one i8x16.swizzle on the table gives the 16 weights; b > 4: 2^(b-4) swizzles on 16-entry slices of
+// the table, each with the index xor'ed by the slice's base (out-of-range lanes give 0), or'ed together.
+// Micro-kernel: 8 pixels x 1 channel, i32x4.dot_i16x8_s of 8 k of a pixel with 8 k of the channel (8
+// accumulators, reduced at the end); each unpacked weight vector serves 8 pixels, which measured faster than
+// 4 pixels x 2 channels (the unpack is the cost: ~0.55-0.6x of the int8 kernel, b = 3 / 4, see docs/kernels.md).
 // |w| <= 127 per weight: |acc| <= K * 255 * 127 and the validator checks |bias| + 255 * sum |w| < 2^31.
 // Relaxed build: the SIMD path (i8x16.swizzle, not relaxed_swizzle, so every build gives the same bytes).
 
@@ -123,6 +125,11 @@ function setUnpack(b: i32): void {
 // 16 b-bit indices at p as 16 bytes (see the header).
 @inline
 function unpack16(p: usize, b: i32, g0: v128, g1: v128, mul: v128): v128 {
+  if (b == 4) {
+    // nibbles: index 2j in the low half of byte j, 2j + 1 in the high half
+    const r = v128.load64_zero(p);
+    return v128.and(v128.shuffle<u8>(r, i8x16.shr_u(r, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), i8x16.splat(15));
+  }
   const raw = v128.load(p);
   if (b == 8) return raw;
   const l = i16x8.shr_u(i16x8.mul(i8x16.swizzle(raw, g0), mul), <i32>(16 - b));
@@ -162,67 +169,61 @@ function igemm_lut_simd(b: i32, perCh: bool, v: AView, p0: i32, p1: i32, N: i32,
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
   const gb = <usize>(b << 1); // index bytes per 16 k
-  for (let c0 = 0; c0 < N; c0 += 2) {
-    const nc = min(2, N - c0);
-    const c1 = c0 + nc - 1; // an odd last channel is computed twice, stored once
-    const t0 = tables + (perCh ? <usize>(c0 * S) : 0);
-    const t1 = tables + (perCh ? <usize>(c1 * S) : 0);
-    const b0 = load<i32>(bias + (<usize>c0 << 2)), b1 = load<i32>(bias + (<usize>c1 << 2));
-    const m0 = load<i32>(mult + (<usize>c0 << 2)), m1 = load<i32>(mult + (<usize>c1 << 2));
-    const bv = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(b0), 1, b1), 3, b1);
-    const mv = i32x4.shl(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(m0), 1, m1), 3, m1), pre);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
+  const zero = i32x4.splat(0);
+  for (let c = 0; c < N; c++) {
+    const t = tables + (perCh ? <usize>(c * S) : 0);
+    const bv = i32x4.splat(load<i32>(bias + (<usize>c << 2)));
+    const mv = i32x4.shl(i32x4.splat(load<i32>(mult + (<usize>c << 2))), pre);
+    const row = pw + <usize>(c * rowBytes);
+    for (let p = p0; p < p1; p += 8) {
+      const nr = min(8, p1 - p);
       const r0 = rowPtr(v, p);
       const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
       const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
       const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
-      let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
-      let w0p = pw + <usize>(c0 * rowBytes), w1p = pw + <usize>(c1 * rowBytes);
+      const r4 = nr > 4 ? rowPtr(v, p + 4) : r0;
+      const r5 = nr > 5 ? rowPtr(v, p + 5) : r0;
+      const r6 = nr > 6 ? rowPtr(v, p + 6) : r0;
+      const r7 = nr > 7 ? rowPtr(v, p + 7) : r0;
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+      let wp = row;
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
-        const x0 = r0 + so, x1 = r1 + so, x2 = r2 + so, x3 = r3 + so;
+        const x0 = r0 + so, x1 = r1 + so, x2 = r2 + so, x3 = r3 + so, x4 = r4 + so, x5 = r5 + so, x6 = r6 + so, x7 = r7 + so;
         for (let k: usize = 0; k < segBytes; k += 32) {
-          const v0 = lookup16(t0, unpack16(w0p, b, g0, g1, mul), b);
-          const v1 = lookup16(t1, unpack16(w1p, b, g0, g1, mul), b);
-          w0p += gb;
-          w1p += gb;
-          let wa = i16x8.extend_low_i8x16_s(v0), wb = i16x8.extend_low_i8x16_s(v1);
-          let x = v128.load(x0 + k);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, wa)); a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x1 + k);
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, wa)); a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x2 + k);
-          a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, wa)); a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x3 + k);
-          a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, wa)); a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, wb));
-          wa = i16x8.extend_high_i8x16_s(v0); wb = i16x8.extend_high_i8x16_s(v1);
-          x = v128.load(x0 + k + 16);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, wa)); a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x1 + k + 16);
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, wa)); a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x2 + k + 16);
-          a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, wa)); a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, wb));
-          x = v128.load(x3 + k + 16);
-          a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, wa)); a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, wb));
+          const w16 = lookup16(t, unpack16(wp, b, g0, g1, mul), b);
+          wp += gb;
+          let w = i16x8.extend_low_i8x16_s(w16);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(x0 + k), w));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(x1 + k), w));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(x2 + k), w));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(x3 + k), w));
+          a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(x4 + k), w));
+          a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(x5 + k), w));
+          a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(x6 + k), w));
+          a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(x7 + k), w));
+          w = i16x8.extend_high_i8x16_s(w16);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(x0 + k + 16), w));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(x1 + k + 16), w));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(x2 + k + 16), w));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(x3 + k + 16), w));
+          a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(x4 + k + 16), w));
+          a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(x5 + k + 16), w));
+          a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(x6 + k + 16), w));
+          a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(x7 + k + 16), w));
         }
       }
-      // lanes: pixel 0 ch 0, pixel 0 ch 1, pixel 1 ch 0, pixel 1 ch 1 | the same for pixels 2, 3
-      const sA = i32x4.add(hsum4(a00, a01, a10, a11), bv), sB = i32x4.add(hsum4(a20, a21, a30, a31), bv);
-      const q = requant_sm_i32x4x2_i8(sA, sB, mv, mv, rnd, kq, zyv, lov, hiv);
-      const o = out + <usize>(p * N + c0);
-      if (nc == 2) {
-        v128.store16_lane(o, q, 0);
-        if (nr > 1) v128.store16_lane(o + <usize>N, q, 1);
-        if (nr > 2) v128.store16_lane(o + <usize>(2 * N), q, 2);
-        if (nr > 3) v128.store16_lane(o + <usize>(3 * N), q, 3);
-      } else {
-        v128.store8_lane(o, q, 0);
-        if (nr > 1) v128.store8_lane(o + <usize>N, q, 2);
-        if (nr > 2) v128.store8_lane(o + <usize>(2 * N), q, 4);
-        if (nr > 3) v128.store8_lane(o + <usize>(3 * N), q, 6);
-      }
+      // lanes 0-7: pixels p .. p+7 of channel c
+      const q = requant_sm_i32x4x2_i8(i32x4.add(hsum4(a0, a1, a2, a3), bv), i32x4.add(hsum4(a4, a5, a6, a7), bv), mv, mv, rnd, kq, zyv, lov, hiv);
+      const o = out + <usize>(p * N + c), n = <usize>N;
+      v128.store8_lane(o, q, 0);
+      if (nr > 1) v128.store8_lane(o + n, q, 1);
+      if (nr > 2) v128.store8_lane(o + 2 * n, q, 2);
+      if (nr > 3) v128.store8_lane(o + 3 * n, q, 3);
+      if (nr > 4) v128.store8_lane(o + 4 * n, q, 4);
+      if (nr > 5) v128.store8_lane(o + 5 * n, q, 5);
+      if (nr > 6) v128.store8_lane(o + 6 * n, q, 6);
+      if (nr > 7) v128.store8_lane(o + 7 * n, q, 7);
     }
   }
 }
