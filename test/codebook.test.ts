@@ -5,8 +5,8 @@
 // weights on the qs8 ops) in every build. The kernels themselves are checked in test/cases/lowbit.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lowerQuantized, type QuantizedGraph } from "../src/pack/lower.ts";
@@ -170,6 +170,41 @@ test("validator: every codebook field corrupted is refused with the exact kind a
       const st = load(refreshCrcs(b));
       assert.is(st, want, `${build}: ${name}: status 0x${st.toString(16)}, want 0x${want.toString(16)}`);
     }
+  }
+});
+
+// ---------------------------------------------------------------- the CLI, as a user runs it
+
+const qwasm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const MODEL = "models/fashion_mnist_dsres.onnx", CALIB = "models/data/fashion-train256-images-idx3-ubyte.gz";
+const TEST = "models/data/fashion-t10k1000-images-idx3-ubyte.gz";
+testIf(existsSync(join(ROOT, MODEL)), "CLI: quantize --weight-format kmeans / pow2, inspect shows each layer's representation, bench --data gives accuracy", `${MODEL} is missing`, () => {
+  const dir = mkdtempSync(join(tmpdir(), "qwasm-cb-"));
+  const common = ["--calib", CALIB, "--calib-size", "32", "--calibration", "minmax", "--mean", "0.286", "--std", "0.353"];
+  const k3 = join(dir, "k3.qwm"), p4 = join(dir, "p4.qwm");
+  assert.is(qwasm("quantize", MODEL, "--out", k3, ...common, "--weights", "3", "--weight-format", "kmeans", "--codebook", "per-layer").code, 0);
+  assert.is(qwasm("quantize", MODEL, "--out", p4, ...common, "--weights", "4", "--weight-format", "pow2").code, 0);
+  const ik = JSON.parse(qwasm("inspect", k3, "--json").out), ip = JSON.parse(qwasm("inspect", p4, "--json").out);
+  const lut = (i: any) => i.layers.filter((l: any) => l.op === "Conv2dQlut" || l.op === "DenseQlut");
+  assert.ok(lut(ik).length > 0 && lut(ik).every((l: any) => l.weightBits === 3 && /k-means 1 table of \d+ int8 levels \(per-layer\)/.test(l.scheme) && l.weightBytes > 0), JSON.stringify(lut(ik)[0]));
+  assert.ok(lut(ip).length > 0 && lut(ip).every((l: any) => l.weightBits === 4 && l.scheme.startsWith("pow2")));
+  assert.match(qwasm("inspect", k3).out, /Conv2dQlut .* W3A8 +k-means/);
+  const b = JSON.parse(qwasm("bench", p4, "--data", TEST, "--limit", "200", "--iterations", "5", "--batch", "4", "--json").out);
+  assert.ok(b.accuracy > 0.5 && b.images === 200 && b.b1_ms_median > 0 && b.compression_ratio > 4, JSON.stringify(b));
+  const bad: [string[], RegExp][] = [
+    [["--weights", "5", "--weight-format", "pow2"], /--weights must be 4, 3 with --weight-format pow2/],
+    [["--weights", "3"], /--weights must be 8, 4, 3, 2, 1; got|--weights 3 needs --weight-format kmeans or pow2/],
+    [["--weights", "9", "--weight-format", "kmeans"], /--weights must be 8, 7, 6, 5, 4, 3, 2, 1 with --weight-format kmeans/],
+    [["--weights", "4", "--weight-format", "kmeans", "--codebook", "per-row"], /--codebook must be per-channel or per-layer/],
+    [["--weights", "4", "--codebook", "per-layer"], /--codebook goes with --weight-format kmeans/],
+  ];
+  for (const [extra, re] of bad) {
+    const r = qwasm("quantize", MODEL, "--out", join(dir, "x.qwm"), ...common, ...extra);
+    assert.is(r.code, 2, extra.join(" "));
+    assert.match(r.err, re);
   }
 });
 
