@@ -5,8 +5,11 @@
 // on test_batch.bin (all of it unless --limit). Latency: `qwasm bench`'s measure (SDK model, SIMD build, batch 1
 // median of --iterations runs, one thread). Prints a Markdown table and writes bench/lowbit-results.json.
 // Flags: --limit N, --calib-size N (default 512), --calibration M (default minmax), --models a,b,
-// --configs w8,u4,k4,k4l,k3,k2,p4,p3 (default all), --iterations N (default 30).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// --configs w8,u4,k4,k4l,k3,k2,p4,p3 (default all), --iterations N (default 30), --rounds R (default 3: the
+// latency is the lowest of R medians, the configurations of a model taking turns, which a loaded machine
+// disturbs least), --latency-only (re-measures the latency of the models in bench/lowbit-results.json, checking
+// that quantization gives the same bytes again, and reprints the table).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, evaluate, floatQwm, quantize, type QuantizeOptions } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
 import { loadModel } from "../sdk/hosts/node.ts";
@@ -19,6 +22,9 @@ const limit = opt("--limit") ? Number(opt("--limit")) : undefined;
 const calibSize = Number(opt("--calib-size") ?? 512);
 const calibration = (opt("--calibration") ?? "minmax") as QuantizeOptions["calibration"];
 const iterations = Number(opt("--iterations") ?? 30);
+const rounds = Number(opt("--rounds") ?? 3);
+const latencyOnly = args.includes("--latency-only");
+const RESULTS = new URL("../bench/lowbit-results.json", import.meta.url);
 const models = (opt("--models") ?? "resnet20,vgg_small,mobilenetv1_w05").split(",");
 const FILE: Record<string, string> = { resnet20: "cifar10_resnet20_dev", vgg_small: "cifar10_vgg_small", mobilenetv1_w05: "cifar10_mobilenetv1_w05" };
 const PRE = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] };
@@ -40,7 +46,7 @@ const test = readDataset(`${shared}datasets/cifar10/test_batch.bin`, { limit });
 const calib = readDataset(`${shared}datasets/cifar10/data_batch_1.bin`, { limit: calibSize });
 
 /** `qwasm bench`'s batch-1 latency: median of `iterations` runs after 5 warm-up runs, SIMD build. */
-async function latency(qwm: Uint8Array): Promise<number> {
+async function medianLatency(qwm: Uint8Array): Promise<number> {
   const m = await loadModel(qwm, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
   const [H, W, C] = m.info.input.shape;
   const one = new Uint8Array(H * W * C).map((_, i) => (i * 2654435761) >>> 24);
@@ -51,33 +57,53 @@ async function latency(qwm: Uint8Array): Promise<number> {
   return ts.sort((a, b) => a - b)[ts.length >> 1];
 }
 
-const results: Record<string, any> = {};
-for (const m of models) {
+/** The lowest of `rounds` medians, the models taking turns. */
+async function latencies(qwms: Uint8Array[]): Promise<number[]> {
+  const best = qwms.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < qwms.length; i++) best[i] = Math.min(best[i], await medianLatency(qwms[i]));
+  return best;
+}
+
+const results: Record<string, any> = latencyOnly ? JSON.parse(readFileSync(RESULTS, "utf8")) : {};
+if (latencyOnly && !existsSync(RESULTS)) throw new Error("--latency-only needs bench/lowbit-results.json (run the report first)");
+for (const m of latencyOnly ? Object.keys(results) : models) {
   const onnx = readFileSync(`${shared}models/${FILE[m]}.onnx`);
   const f = floatQwm(onnx, { preprocess: PRE });
-  const fp32 = await evaluate(f, test);
   const fp32WeightBytes = describe(f).params * 4;
-  const r: any = { fp32: fp32.accuracy, fp32_weight_bytes: fp32WeightBytes, n: test.images.length, rows: {} };
-  console.error(`${m}: fp32 ${fp32.accuracy.toFixed(4)}`);
-  for (const c of configs) {
+  const r: any = latencyOnly ? results[m] : { fp32_weight_bytes: fp32WeightBytes, n: test.images.length, calibration, calibration_images: calib.images.length, rows: {} };
+  if (!latencyOnly) {
+    r.fp32 = (await evaluate(f, test)).accuracy;
+    console.error(`${m}: fp32 ${r.fp32.toFixed(4)}`);
+  }
+  const qwms: Uint8Array[] = [];
+  const cs = latencyOnly ? Object.keys(r.rows) : configs;
+  for (const c of cs) {
     const t0 = performance.now();
     const q = await quantize(onnx, { calib, calibration, calibSize, preprocess: PRE, ...CONFIGS[c].o });
     const qs = (performance.now() - t0) / 1000;
+    qwms.push(q.qwm);
+    if (latencyOnly) {
+      if (q.qwm.length !== r.rows[c].qwm_bytes) throw new Error(`${m} ${c}: ${q.qwm.length} bytes now, ${r.rows[c].qwm_bytes} in the report (other flags?)`);
+      continue;
+    }
     const e = await evaluate(q.qwm, test);
-    const ms = await latency(q.qwm);
     const layers = describe(q.qwm).layers.filter((l) => l.weightBits > 0);
     r.rows[c] = {
       label: CONFIGS[c].label, accuracy: e.accuracy, qwm_bytes: q.qwm.length, weight_bytes: e.weight_bytes,
-      compression_vs_fp32_weights: fp32WeightBytes / e.weight_bytes, b1_ms: ms, quantize_s: qs,
+      compression_vs_fp32_weights: fp32WeightBytes / e.weight_bytes, quantize_s: qs,
       layers: layers.map((l) => `${l.op} W${l.weightBits}`).reduce((acc: Record<string, number>, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {}),
     };
-    console.error(`${m} ${CONFIGS[c].label}: ${e.accuracy.toFixed(4)}, ${q.qwm.length} bytes, ${ms.toFixed(2)} ms (quantized in ${qs.toFixed(1)} s)`);
+    console.error(`${m} ${CONFIGS[c].label}: ${e.accuracy.toFixed(4)}, ${q.qwm.length} bytes (quantized in ${qs.toFixed(1)} s)`);
   }
+  const ms = await latencies(qwms);
+  cs.forEach((c, i) => { r.rows[c].b1_ms = ms[i]; });
+  console.error(`${m} latency (ms): ${cs.map((c, i) => `${c} ${ms[i].toFixed(2)}`).join(", ")}`);
   results[m] = r;
 }
 
-console.log(`\nCIFAR-10 test accuracy (${test.images.length} images of test_batch.bin), activations int8 (${calibration} on ${calib.images.length} images of data_batch_1.bin);`);
-console.log("first conv and last layer int8; depthwise layers uniform 4-bit under the codebook formats. Latency: batch 1, SIMD build, median.\n");
+const any = Object.values<any>(results)[0];
+console.log(`\nCIFAR-10 test accuracy (${any.n} images of test_batch.bin), activations int8 (${any.calibration ?? calibration} on ${any.calibration_images ?? calib.images.length} images of data_batch_1.bin);`);
+console.log(`first conv and last layer int8; depthwise layers uniform 4-bit under the codebook formats. Latency: batch 1, SIMD build, lowest of ${rounds} medians of ${iterations} runs.\n`);
 console.log("| model | representation | top-1 | vs fp32 | .qwm bytes | weight bytes | compression vs fp32 weights | latency ms |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const [m, r] of Object.entries(results)) {
@@ -87,4 +113,4 @@ for (const [m, r] of Object.entries(results)) {
   }
 }
 mkdirSync(new URL("../bench/", import.meta.url), { recursive: true });
-writeFileSync(new URL("../bench/lowbit-results.json", import.meta.url), JSON.stringify(results, null, 1));
+writeFileSync(RESULTS, JSON.stringify(results, null, 1));

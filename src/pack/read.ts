@@ -160,13 +160,14 @@ export function layers(q: QwmContents): LayerInfo[] {
     if (op.op === Op.Conv2dQlut) weightBits = op.params[11];
     if (op.op === Op.DenseQlut) weightBits = op.params[3];
     let weightScaleRange: [number, number] | undefined;
-    if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8)) {
-      const dense = op.op === Op.DenseQs8, dw = op.op === Op.DwConv2dQs8;
+    const lut = op.op === Op.Conv2dQlut || op.op === Op.DenseQlut;
+    if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8 || lut)) {
+      const dense = op.op === Op.DenseQs8 || op.op === Op.DenseQlut, dw = op.op === Op.DwConv2dQs8;
       const shift = op.params[dense ? 0 : 8];
       const Np = (oc + 3) & ~3;
       const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
-      // the multipliers follow the int8 weights and the int32 biases (docs/kernels.md)
-      const multAt = dw ? base + op.params[0] * op.params[1] * oc + 4 * oc : base + op.weights.bytes - 12 * Np;
+      // the multipliers follow the int8 weights and the int32 biases (docs/kernels.md); codebook layers end with mult[N]
+      const multAt = lut ? base + op.weights.bytes - 4 * oc : dw ? base + op.params[0] * op.params[1] * oc + 4 * oc : base + op.weights.bytes - 12 * Np;
       const dv = new DataView(q.raw.buffer, q.raw.byteOffset, q.raw.byteLength);
       let lo = Infinity, hi = -Infinity;
       for (let c = 0; c < oc; c++) {
