@@ -66,6 +66,30 @@ for (const [bits, format, scope] of CONFIGS) {
   });
 }
 
+test("a codebook layer whose multiplier would reach 1 keeps its indices, its table scaled by 2^e (equals the int8 twin)", async () => {
+  const qg = quantizeGraph(g, ranges);
+  applyLowBit(g, qg, { bits: 3, format: "pow2", keepEnds: false });
+  const lw = qg.weights.get("pw")!;
+  lw.scales = lw.scales.map((s) => s * 40); // coarse: the real multiplier passes 1
+  const qx = qg.act.get("mp")!, qy = qg.act.get("pw")!;
+  const maxReal = Math.max(...Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
+  let e = 0;
+  while (maxReal / 2 ** e >= 0.999 && e < 7) e++;
+  assert.ok(e >= 2, `e = ${e}`);
+  const low = writeQwm(lowerQuantized(g, qg).program);
+  const twin: QuantizedGraph = { act: qg.act, weights: new Map([...qg.weights].map(([k, v]) => [k, k === "pw"
+    ? { q: Int8Array.from(v.q, (x) => x * 2 ** e), scales: v.scales.map((s) => s / 2 ** e) } : { q: v.q, scales: v.scales }])) };
+  const int8 = writeQwm(lowerQuantized(g, twin).program);
+  const c = readQwm(low), pw = c.ops.find((o) => o.op === Op.Conv2dQlut && o.params[0] === 1)!; // the one 1x1 conv
+  assert.ok(pw, "pw stays a codebook layer");
+  const scheme = layers(c)[c.ops.indexOf(pw)].scheme;
+  assert.ok(scheme.includes(`+-${2 ** e}..${4 * 2 ** e}`), scheme);
+  const ref = (await Runner.create(simd, int8)).runPixels(batch, evalSet.px.length);
+  for (const b of ["simd", "nosimd"] as const) {
+    assert.equal(Array.from((await Runner.create(readBuild(b), low)).runPixels(batch, evalSet.px.length)), Array.from(ref), b);
+  }
+});
+
 test("k-means: exact centroids of separated clusters, deterministic, at most 2^b distinct levels", () => {
   const x = Float32Array.from([1, 1.2, 0.8, 5, 5.5, 4.5, -3, -3.1, -2.9]);
   assert.equal(Array.from(kmeans1d(x, 3), (v) => +v.toFixed(5)), [-3, 1, 5]);

@@ -37,14 +37,17 @@ import { KIND_LUT, qs2_conv2d_scratch_bytes, qs2_fully_connected_scratch_bytes, 
 
 // Unpack constants of the current b: swizzle masks for indices 0-7 and 8-15, then the i16x8 multipliers.
 const UNPACK = memory.data(48, 16);
+// Row addresses of the 8 pixels of a block, then (reused) their 8 output bytes.
+const ROWS = memory.data(32, 16);
 
 /** Bytes of one table: max(16, 2^b). */
 @inline export function qlut_table_bytes(bits: i32): i32 { return max(16, 1 << bits); }
 
 /** Size in bytes of a packed qlut layer (layout above); perChannel != 0: one table per output channel. */
 export function qlut_packed_bytes(N: i32, taps: i32, C: i32, bits: i32, perChannel: i32): i32 {
-  const idx = ceil16((N * taps * ceil16(C) * bits) >> 3);
-  return idx + (perChannel != 0 ? N : 1) * qlut_table_bytes(bits) + 8 * N;
+  // i64: N*K*bits may pass 2^31 while the byte count fits (the validator calls this once that is known)
+  const idx = (((<i64>N * <i64>taps * <i64>ceil16(C) * <i64>bits) >> 3) + 15) & ~(<i64>15);
+  return <i32>(idx + <i64>((perChannel != 0 ? N : 1) * qlut_table_bytes(bits) + 8 * N));
 }
 
 export function qlut_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
@@ -177,14 +180,9 @@ function igemm_lut_simd(b: i32, perCh: bool, v: AView, p0: i32, p1: i32, N: i32,
     const row = pw + <usize>(c * rowBytes);
     for (let p = p0; p < p1; p += 8) {
       const nr = min(8, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      const r4 = nr > 4 ? rowPtr(v, p + 4) : r0;
-      const r5 = nr > 5 ? rowPtr(v, p + 5) : r0;
-      const r6 = nr > 6 ? rowPtr(v, p + 6) : r0;
-      const r7 = nr > 7 ? rowPtr(v, p + 7) : r0;
+      for (let j = 0; j < 8; j++) store<usize>(ROWS + (<usize>j << 2), rowPtr(v, p + min(j, nr - 1)));
+      const r0 = load<usize>(ROWS), r1 = load<usize>(ROWS, 4), r2 = load<usize>(ROWS, 8), r3 = load<usize>(ROWS, 12);
+      const r4 = load<usize>(ROWS, 16), r5 = load<usize>(ROWS, 20), r6 = load<usize>(ROWS, 24), r7 = load<usize>(ROWS, 28);
       let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
       let wp = row;
       for (let s = 0; s < nseg; s++) {
@@ -216,14 +214,8 @@ function igemm_lut_simd(b: i32, perCh: bool, v: AView, p0: i32, p1: i32, N: i32,
       // lanes 0-7: pixels p .. p+7 of channel c
       const q = requant_sm_i32x4x2_i8(i32x4.add(hsum4(a0, a1, a2, a3), bv), i32x4.add(hsum4(a4, a5, a6, a7), bv), mv, mv, rnd, kq, zyv, lov, hiv);
       const o = out + <usize>(p * N + c), n = <usize>N;
-      v128.store8_lane(o, q, 0);
-      if (nr > 1) v128.store8_lane(o + n, q, 1);
-      if (nr > 2) v128.store8_lane(o + 2 * n, q, 2);
-      if (nr > 3) v128.store8_lane(o + 3 * n, q, 3);
-      if (nr > 4) v128.store8_lane(o + 4 * n, q, 4);
-      if (nr > 5) v128.store8_lane(o + 5 * n, q, 5);
-      if (nr > 6) v128.store8_lane(o + 6 * n, q, 6);
-      if (nr > 7) v128.store8_lane(o + 7 * n, q, 7);
+      v128.store(ROWS, q);
+      for (let j = 0; j < nr; j++) store<u8>(o + <usize>j * n, load<u8>(ROWS + <usize>j));
     }
   }
 }

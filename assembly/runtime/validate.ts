@@ -711,6 +711,7 @@ function checkQs4DwValues(i: i32, w: u32, C: u32, T: u32): i32 {
   return 0;
 }
 
+const U64_MAX_NEED: u64 = 0xffffffffffff;
 // Codebook layers (qlut_conv2d.ts): params bits 1..8, entries 1..2^bits, perChannel 0 / 1 (at p); the size
 // from the kernel's qlut_packed_bytes; every index of a real channel < entries, padding indices and padding
 // bytes 0, table entries >= entries 0 and none -128, multipliers >= 0, and |bias| + 255 * sum |w| <= 2^31 - 1
@@ -722,6 +723,8 @@ function checkQlutParams(i: i32, p: u32): i32 {
 }
 
 function qlutNeed(N: u32, T: u32, C: u32, bits: u32, perCh: u32): u64 {
+  // the kernels address a row's bits in i32: K*bits < 2^31 (a row of at most 256 MiB)
+  if (<u64>T * ((<u64>C + 15) & ~(<u64>15)) * <u64>bits > <u64>I32_MAX) return U64_MAX_NEED;
   const idx = ((<u64>N * <u64>T * ((<u64>C + 15) & ~(<u64>15)) * <u64>bits) / 8 + 15) & ~(<u64>15);
   return idx + <u64>(perCh != 0 ? N : 1) * <u64>max<u32>(16, 1 << bits) + 8 * <u64>N;
 }

@@ -263,6 +263,7 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
             if (lo < -127 || hi > 127) throw new QwmPackError(`node '${n.name}': weights too coarse for the output scale`);
             if (lw.codebook) {
               // a codebook layer keeps its indices; its table values are scaled by 2^e
+              if (lw.codebook.tables.some((v) => Math.abs(v * 2 ** e) > 127)) throw new QwmPackError(`node '${n.name}': codebook too coarse for the output scale`);
               const codebook = { ...lw.codebook, tables: Int8Array.from(lw.codebook.tables, (v) => v * 2 ** e) };
               lw = { ...lw, q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), codebook };
             } else lw = { q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), bits: lo >= -8 && hi <= 7 ? 4 : undefined, format: lw.format };
