@@ -2,7 +2,7 @@
 import type { KernelHost } from "../src/wasm/kernels.ts";
 import { f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm } from "../src/pack/layout.ts";
 import { rng } from "../test/helpers/ref.ts";
-import { qb1Conv, qb1Sign, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
+import { qb1Conv, qb1Sign, qlutConv, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
 
 export interface Bench { name: string; macs: number; setup(h: KernelHost): () => void }
 
@@ -132,4 +132,10 @@ export const benches: Bench[] = [
   ...RESNET.map(qb1Conv),
   ...POINTWISE.map(qb1Conv),
   qb1Sign(16, 32),
+  // codebook (LUT) weights: k-means 3- and 4-bit (per-channel tables), power-of-two 3- and 4-bit
+  ...RESNET.map((c) => qlutConv("kmeans", 4, c)),
+  ...RESNET.map((c) => qlutConv("kmeans", 3, c)),
+  ...RESNET.map((c) => qlutConv("pow2", 4, c)),
+  ...RESNET.map((c) => qlutConv("pow2", 3, c)),
+  qlutConv("kmeans", 8, { H: 8, C: 64, N: 64, K: 3, S: 1 }),
 ];

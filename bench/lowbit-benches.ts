@@ -1,6 +1,7 @@
 // The sub-8-bit kernels in npm run bench:kernels, on the int8 benches' shapes (bench/kernel-benches.ts).
 import type { KernelHost } from "../src/wasm/kernels.ts";
-import { packQb1Conv, packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "../src/pack/lowbit.ts";
+import { packQb1Conv, packQbwGemm, packQlutGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "../src/pack/lowbit.ts";
+import { pow2Table } from "../src/quantize/lowbit.ts";
 import { rng } from "../test/helpers/ref.ts";
 import type { Bench } from "./kernel-benches.ts";
 
@@ -102,6 +103,30 @@ export function subConv(kind: "qbw" | "qs2" | "ternary", c: Conv): Bench {
       const po = h.alloc(O * O * c.N), ps = h.alloc(h.fn(`${k}_conv2d_scratch_bytes`)(O, O, c.C, c.K, c.K, c.S, c.S, 1, 1));
       const f = h.fn(`${k}_conv2d`);
       return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.N, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, 0, -128, 127, ps);
+    },
+  };
+}
+
+/**
+ * Codebook (LUT) weights x int8 on a conv shape: k-means-style random tables of 2^bits int8 levels per output
+ * channel, or the fixed power-of-two table (one per layer) of pow2 3 / 4-bit codes.
+ */
+export function qlutConv(kind: "kmeans" | "pow2", bits: number, c: Conv): Bench {
+  const O = outSize(c), P = c.K >> 1, T = c.K * c.K;
+  return {
+    name: `qlut ${kind} b=${bits} conv2d ${shapeName(c)}`,
+    macs: O * O * c.N * T * c.C,
+    setup(h: KernelHost) {
+      const r = rng(1);
+      const px = h.put(r.i8(c.H * c.H * c.C));
+      const perChannel = kind === "kmeans", E = 2 ** bits;
+      const tables = kind === "pow2" ? pow2Table(bits) : r.i8(c.N * E, -127, 127);
+      const idx = Uint8Array.from({ length: c.N * T * c.C }, () => r.int(0, E - 1));
+      const bias = new Int32Array(c.N), mult = new Int32Array(c.N).fill(1 << 20);
+      const pw = h.put(packQlutGemm({ bits, entries: E, perChannel, idx, tables }, c.N, T, c.C, bias, mult));
+      const po = h.alloc(O * O * c.N), ps = h.alloc(h.fn("qlut_conv2d_scratch_bytes")(O, O, c.C, c.K, c.K, c.S, c.S, 1, 1));
+      const f = h.fn("qlut_conv2d");
+      return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.N, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, bits, perChannel ? 1 : 0, 36, 0, -128, 127, ps);
     },
   };
 }

@@ -8,7 +8,7 @@ import { lowerFloat, lowerQuantized, type QuantizedGraph } from "./pack/lower.ts
 import { writeQwm } from "./pack/qwm.ts";
 import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
-import { applyLowBit, type WeightFormat } from "./quantize/lowbit.ts";
+import { applyLowBit, type CodebookScope, type WeightFormat } from "./quantize/lowbit.ts";
 import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
@@ -49,10 +49,12 @@ export interface QuantizeOptions extends ModelOptions {
   percentile?: number;
   /** One weight scale per tensor instead of per output channel. */
   perTensor?: boolean;
-  /** Weight bits of the conv / dense layers: 8 (default), 4, 2 or 1 (src/quantize/lowbit.ts). */
+  /** Weight bits of the conv / dense layers: 8 (default), 4, 2 or 1; kmeans 1..8, pow2 3 or 4 (src/quantize/lowbit.ts). */
   weightBits?: number;
-  /** Sub-8-bit representation: uniform (default) or ternary (2 bits); kmeans / pow2 are not implemented yet. */
+  /** Weight representation: uniform (default), ternary (2 bits), kmeans (codebook) or pow2 (sign + exponent). */
   weightFormat?: WeightFormat;
+  /** k-means codebooks: one per output channel (default) or one per layer. */
+  codebook?: CodebookScope;
   /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
   keepEnds?: boolean;
   onProgress?: Progress;
@@ -107,11 +109,14 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
   const qg = quantizeGraph(g, ranges, { perChannel });
-  if (opts.weightBits !== undefined && opts.weightBits !== 8) {
-    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, keepEnds: opts.keepEnds });
-    const low = choice.filter((c) => c.bits !== 8);
-    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
-      `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (low.some((c) => c.bits !== opts.weightBits) ? "; depthwise at 4 bits" : "") };
+  if (opts.weightBits !== undefined && (opts.weightBits !== 8 || opts.weightFormat === "kmeans")) {
+    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, codebook: opts.codebook, keepEnds: opts.keepEnds });
+    const fmt = opts.weightFormat ?? "uniform";
+    const low = choice.filter((c) => c.format === fmt && c.bits === opts.weightBits);
+    const how = fmt === "kmeans" ? `k-means codebook, ${opts.codebook ?? "per-channel"}` : fmt === "pow2" ? "power-of-two, nearest level" : "naive per-channel rounding";
+    const other = choice.filter((c) => !low.includes(c) && c.bits !== 8);
+    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${fmt} (${how}) on ${low.length} of ${choice.length} conv/dense layers; ` +
+      `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (other.length ? `; depthwise at ${other[0].bits}-bit ${other[0].format}` : "") };
   }
   return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, quantized: qg };
 }

@@ -29,10 +29,14 @@
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 import { a_elem_bytes, AView } from "./qs8_gemm";
+import { igemm_lut } from "./qlut_conv2d";
 
 const TILE: i32 = 64;
 const QS4_RELAXED_I8: bool = false;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
+/** Codebook weights (qlut_conv2d.ts): KIND_LUT | bits | 16 (per-channel tables); channels padded as KIND_2. */
+export const KIND_LUT: i32 = 256;
+@inline function pad16(kind: i32): bool { return kind == KIND_2 || kind >= KIND_LUT; }
 const view = changetype<AView>(memory.data(offsetof<AView>()));
 
 @inline function ceil4(n: i32): i32 { return (n + 3) & ~3; }
@@ -58,7 +62,7 @@ export function qs4_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
 }
 
 @inline
-function rowPtr(v: AView, p: i32): usize {
+export function rowPtr(v: AView, p: i32): usize {
   const line = p / v.perLine;
   return v.base + <usize>(line * v.lineStride + (p - line * v.perLine) * v.pixStride);
 }
@@ -284,7 +288,7 @@ function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, 
 }
 
 /** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
-function sub_conv2d(
+export function sub_conv2d(
   kind: i32,
   x: usize, H: i32, W: i32, C: i32, zx: i32,
   out: usize, OH: i32, OW: i32, N: i32,
@@ -293,7 +297,7 @@ function sub_conv2d(
 ): void {
   const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
   const eb = i8img ? 1 : 2;
-  const Cp = kind == KIND_2 ? ceil16(C) : ceil8(C);
+  const Cp = pad16(kind) ? ceil16(C) : ceil8(C);
   const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
   const pixBytes = Cp * eb;
   let dst = scratch;
@@ -336,14 +340,14 @@ function sub_conv2d(
 }
 
 /** Dense layer with int4 weights (taps = 1, C = K); arguments as qs8_fully_connected. */
-function sub_fully_connected(
+export function sub_fully_connected(
   kind: i32,
   M: i32, N: i32, K: i32, x: usize, zx: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
 ): void {
   const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
   const eb = i8img ? 1 : 2;
-  const Kp = kind == KIND_2 ? ceil16(K) : ceil8(K);
+  const Kp = pad16(kind) ? ceil16(K) : ceil8(K);
   const segTab = scratch;
   store<i32>(segTab, 0);
   const base = scratch + 16;
@@ -366,6 +370,7 @@ function sub_fully_connected(
 @inline
 function igemm_kind(kind: i32, v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   if (kind == KIND_4) igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
+  else if (kind >= KIND_LUT) igemm_lut(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
   else if (ASC_FEATURE_SIMD) igemm_b2_simd(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
   else igemm_b2_portable(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
 }

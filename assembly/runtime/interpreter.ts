@@ -21,6 +21,7 @@ import {
   qs4_conv2d, qs4_fully_connected, qs2_conv2d, qs2_fully_connected, qbw_conv2d, qbw_fully_connected,
 } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d } from "../kernels/qs4_dwconv2d";
+import { qlut_conv2d, qlut_fully_connected } from "../kernels/qlut_conv2d";
 import { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool_requant } from "../kernels/qs8_pool";
 import { qs8_add } from "../kernels/qs8_add";
 import { qs8_lut } from "../kernels/qs8_lut";
@@ -192,6 +193,17 @@ function runOp(r: u32, wbase: usize): void {
       if (code == Op.DenseQs4) qs4_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
       else if (code == Op.DenseQs2) qs2_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
       else qbw_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
+      break;
+    }
+    case Op.Conv2dQlut: {
+      qlut_conv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, N,
+        rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
+        pw, rd_i32(p + 44), rd_i32(p + 52), rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), S);
+      break;
+    }
+    case Op.DenseQlut: {
+      qlut_fully_connected(1, N, <i32>tBytes(x), X, tZeroPoint(x), pw, rd_i32(p + 12), rd_i32(p + 20),
+        rd_i32(p), tZeroPoint(y), rd_i32(p + 4), rd_i32(p + 8), Y, S);
       break;
     }
     case Op.DwConv2dQs4: {

@@ -66,6 +66,10 @@ export enum Op {
   DenseQs2 = 28,
   Conv2dQbw = 29,
   DenseQbw = 30,
+  // 1.1: codebook (LUT) weights: b-bit indices (1..8) into int8 tables, per layer or per output channel
+  // (k-means weight sharing, power-of-two weights); params ... shift lo hi bits entries perChannel
+  Conv2dQlut = 31,
+  DenseQlut = 32,
 }
 
 /** What went wrong; the high byte of an error code. */

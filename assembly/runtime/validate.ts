@@ -26,6 +26,7 @@ import { qs8_packed_bytes } from "../kernels/qs8_gemm";
 import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
 import { qs4_packed_bytes, qs2_packed_bytes, qbw_packed_bytes } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d_packed_bytes } from "../kernels/qs4_dwconv2d";
+import { qlut_packed_bytes } from "../kernels/qlut_conv2d";
 import { f32_packed_bytes } from "../kernels/f32_gemm";
 import { f32_dwconv2d_packed_bytes } from "../kernels/f32_dwconv2d";
 import { f32_conv2d_scratch_bytes } from "../kernels/f32_conv2d";
@@ -145,8 +146,10 @@ const OP_INFO: usize = memory.data<u8>([
   1, 1, 3, W_ | S_,  // 28 DenseQs2
   1, 1, 11, W_ | S_, // 29 Conv2dQbw
   1, 1, 3, W_ | S_,  // 30 DenseQbw
+  1, 1, 14, W_ | S_, // 31 Conv2dQlut
+  1, 1, 6, W_ | S_,  // 32 DenseQlut
 ]);
-const OP_CODES: u32 = 31;
+const OP_CODES: u32 = 33;
 
 /** Byte offset of the params in an op record with `nIn` inputs (u16 ids padded to 4 bytes). */
 @inline export function opParams(rec: u32, nIn: u32): u32 {
@@ -708,6 +711,58 @@ function checkQs4DwValues(i: i32, w: u32, C: u32, T: u32): i32 {
   return 0;
 }
 
+const U64_MAX_NEED: u64 = 0xffffffffffff;
+// Codebook layers (qlut_conv2d.ts): params bits 1..8, entries 1..2^bits, perChannel 0 / 1 (at p); the size
+// from the kernel's qlut_packed_bytes; every index of a real channel < entries, padding indices and padding
+// bytes 0, table entries >= entries 0 and none -128, multipliers >= 0, and |bias| + 255 * sum |w| <= 2^31 - 1
+// with w the table value of each index.
+function checkQlutParams(i: i32, p: u32): i32 {
+  const bits = rd_i32(p), entries = rd_i32(p + 4), perCh = rd_i32(p + 8);
+  if (bits < 1 || bits > 8 || entries < 1 || entries > (1 << bits) || (perCh != 0 && perCh != 1)) return opFail(ErrorKind.Range, Field.Param, i);
+  return 0;
+}
+
+function qlutNeed(N: u32, T: u32, C: u32, bits: u32, perCh: u32): u64 {
+  // the kernels address a row's bits in i32: K*bits < 2^31 (a row of at most 256 MiB)
+  if (<u64>T * ((<u64>C + 15) & ~(<u64>15)) * <u64>bits > <u64>I32_MAX) return U64_MAX_NEED;
+  const idx = ((<u64>N * <u64>T * ((<u64>C + 15) & ~(<u64>15)) * <u64>bits) / 8 + 15) & ~(<u64>15);
+  return idx + <u64>(perCh != 0 ? N : 1) * <u64>max<u32>(16, 1 << bits) + 8 * <u64>N;
+}
+
+function checkQlutValues(i: i32, w: u32, N: u32, T: u32, C: u32, bits: u32, entries: u32, perCh: u32): i32 {
+  const Cp = (C + 15) & ~15, K = T * Cp, rowBytes = (K * bits) >> 3, S = max<u32>(16, 1 << bits);
+  const base = weightsOff + w, idxEnd = (N * rowBytes + 15) & ~15;
+  const tables = base + idxEnd, G = perCh != 0 ? N : 1;
+  for (let b = N * rowBytes; b < idxEnd; b++) if (rd_u8(base + b) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  for (let g: u32 = 0; g < G; g++) {
+    for (let j: u32 = 0; j < S; j++) {
+      const v = <i32><i8>rd_u8(tables + g * S + j);
+      if (v == -128 || (j >= entries && v != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    }
+  }
+  const mask: u32 = (1 << bits) - 1;
+  const tail = tables + G * S;
+  for (let n: u32 = 0; n < N; n++) {
+    const row = base + n * rowBytes, tbl = tables + (perCh != 0 ? n * S : 0);
+    let abs: i64 = 0, c: u32 = 0;
+    for (let k: u32 = 0; k < K; k++) {
+      const bit = k * bits;
+      const at = row + (bit >> 3);
+      const u = <u32>rd_u8(at) | (bit + bits > ((bit >> 3) + 1) * 8 ? <u32>rd_u8(at + 1) << 8 : 0);
+      const ix = (u >> (bit & 7)) & mask;
+      if (c >= C ? ix != 0 : ix >= entries) return opFail(ErrorKind.Range, Field.WeightValues, i);
+      const v = <i32><i8>rd_u8(tbl + ix);
+      abs += v < 0 ? -v : v;
+      c++;
+      if (c == Cp) c = 0;
+    }
+    const bias = <i64>rd_i32(tail + (n << 2)), mult = rd_i32(tail + ((N + n) << 2));
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + 255 * abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
 function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, wBytes: u32): i32 {
   const x = rd_u16(r + OP_HDR);
   const p = opParams(r, nIn);
@@ -759,6 +814,37 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       if (!weightsFit(need) || <u32>subPackedBytes(kind, <i32>N, 1, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       if ((e = checkSubGemmValues(i, kind, rd_u32(r + 12), N, 1, K)) != 0) return e;
       if (Kp * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.Conv2dQlut: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      if ((e = checkQlutParams(i, p + 44)) != 0) return e;
+      const C = tDim(x, 2), N = tDim(y, 2), taps = gKH * gKW;
+      const bits = rd_u32(p + 44), entries = rd_u32(p + 48), perCh = rd_u32(p + 52);
+      if (!weightsFit(qlutNeed(N, <u32>taps, C, bits, perCh)) || <u32>qlut_packed_bytes(<i32>N, taps, <i32>C, <i32>bits, <i32>perCh) != wBytes) {
+        return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      }
+      if ((e = checkQlutValues(i, rd_u32(r + 12), N, <u32>taps, C, bits, entries, perCh)) != 0) return e;
+      const Hp = (<u64>tDim(y, 0) - 1) * <u64>gSH + <u64>((gKH - 1) * gDH) + 1;
+      const Wp = (<u64>tDim(y, 1) - 1) * <u64>gSW + <u64>((gKW - 1) * gDW) + 1;
+      const img = Hp * Wp;
+      if (img > I32_MAX || img * ((<u64>C + 15) & ~(<u64>15)) * 2 + 4 * <u64>taps > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DenseQlut: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
+      if ((e = checkQlutParams(i, p + 12)) != 0) return e;
+      const K = tBytes(x), N = tDim(y, 2);
+      const bits = rd_u32(p + 12), entries = rd_u32(p + 16), perCh = rd_u32(p + 20);
+      if (!weightsFit(qlutNeed(N, 1, K, bits, perCh)) || <u32>qlut_packed_bytes(<i32>N, 1, <i32>K, <i32>bits, <i32>perCh) != wBytes) {
+        return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      }
+      if ((e = checkQlutValues(i, rd_u32(r + 12), N, 1, K, bits, entries, perCh)) != 0) return e;
+      if (((<u64>K + 15) & ~(<u64>15)) * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
       return 0;
     }
     case Op.DwConv2dQs4: {

@@ -20,7 +20,9 @@ const HELP = `qwasm ${VERSION}: quantize image classifiers and run them integer-
 Usage:
   qwasm quantize MODEL.onnx --calib DATA --out M.qwm [--calibration auto|minmax|percentile|mse|kl]
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
-                 [--weights 8|4|2|1 [--weight-format uniform|ternary] [--low-bit-ends]] [--acts 8]
+                 [--weights 8|4|3|2|1 [--weight-format uniform|ternary|kmeans|pow2] [--codebook per-channel|per-layer]
+                  [--low-bit-ends]] [--acts 8]   (3 bits: kmeans or pow2 only; kmeans 1..8 bits, pow2 3 or 4;
+                  --codebook: k-means tables per output channel, the default, or one per layer)
                  (a QDQ model needs no --calib: its own scales are used)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
@@ -66,7 +68,7 @@ function parse(argv: string[]): Args {
 }
 
 const ALLOWED: Record<string, string[]> = {
-  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "low-bit-ends"],
+  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "codebook", "low-bit-ends"],
   eval: ["data", "limit", "json", "mean", "std", "labels", "labels-file", "batch"],
   inspect: ["json"],
   classify: ["top", "json"],
@@ -155,13 +157,18 @@ async function run(a: Args): Promise<void> {
       const calib = calibPath ? readDataset(calibPath, { limit: calibSize, labelsFile: str(a, "labels-file") }) : undefined;
       const pctl = str(a, "percentile");
       const wbits = str(a, "weights") === undefined ? 8 : Number(str(a, "weights"));
-      if (![8, 4, 3, 2, 1].includes(wbits)) throw new QwmUsageError(`--weights must be 8, 4, 3, 2 or 1; got '${str(a, "weights")}'`);
+      const wfmt0 = str(a, "weight-format") ?? "uniform";
+      const okBits = wfmt0 === "kmeans" ? [8, 7, 6, 5, 4, 3, 2, 1] : wfmt0 === "pow2" ? [4, 3] : [8, 4, 3, 2, 1];
+      if (!okBits.includes(wbits)) throw new QwmUsageError(`--weights must be ${okBits.join(", ")}${wfmt0 === "uniform" ? "" : ` with --weight-format ${wfmt0}`}; got '${str(a, "weights")}'`);
+      const cbScope = str(a, "codebook") ?? "per-channel";
+      if (cbScope !== "per-channel" && cbScope !== "per-layer") throw new QwmUsageError(`--codebook must be per-channel or per-layer; got '${cbScope}'`);
+      if (str(a, "codebook") !== undefined && wfmt0 !== "kmeans") throw new QwmUsageError("--codebook goes with --weight-format kmeans");
       if ((str(a, "acts") ?? "8") !== "8") throw new QwmUsageError("--acts: only 8-bit activations are supported");
       const wfmt = str(a, "weight-format") ?? "uniform";
       if (!["uniform", "kmeans", "pow2", "ternary"].includes(wfmt)) throw new QwmUsageError(`--weight-format must be uniform, kmeans, pow2 or ternary; got '${wfmt}'`);
       if (wbits === 3 && wfmt !== "kmeans" && wfmt !== "pow2") throw new QwmUsageError("--weights 3 needs --weight-format kmeans or pow2");
       const r = await quantize(readFile(model, "model"), {
-        weightBits: wbits, weightFormat: wfmt as any, keepEnds: !a.flags.has("low-bit-ends"),
+        weightBits: wbits, weightFormat: wfmt as any, codebook: cbScope, keepEnds: !a.flags.has("low-bit-ends"),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),

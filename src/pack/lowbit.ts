@@ -199,3 +199,58 @@ export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bi
   packTail(buf, wBytes, N, bias, mult, sumw);
   return new Uint8Array(buf);
 }
+
+// ---------------------------------------------------------------- codebook (LUT) weights: qlut_conv2d.ts
+
+/** Bytes of one codebook table in a packed layer: max(16, 2^bits). */
+export const qlutTableBytes = (bits: number) => Math.max(16, 2 ** bits);
+
+/** Bytes of a packed codebook layer: ceil16(N*K*bits/8) + tables + 8*N, K = taps*ceil16(C). */
+export function qlutPackedBytes(N: number, taps: number, C: number, bits: number, perChannel: boolean): number {
+  return ceil16((N * taps * ceil16(C) * bits) / 8) + (perChannel ? N : 1) * qlutTableBytes(bits) + 8 * N;
+}
+
+/** A codebook layer: `idx` [N][taps][C] indices into `tables` (per channel: [N][entries], else [entries]). */
+export interface Codebook { bits: number; entries: number; perChannel: boolean; idx: Uint8Array; tables: Int8Array }
+
+/**
+ * Packs a codebook layer for qlut_conv2d / qlut_fully_connected. Layout (assembly/kernels/qlut_conv2d.ts): per
+ * channel n and 16 k (K = taps*ceil16(C)), 2*bits bytes, index i at bits [i*bits, (i+1)*bits) LSB first, zero
+ * for padding channels; zero bytes to a multiple of 16; tables int8 [G][max(16, 2^bits)] (entries >= `entries`
+ * zero); int32 bias[N], mult[N]. Values: bits 1..8, entries 1..2^bits, indices < entries, table values in
+ * [-127, 127] (so that |w| <= 127 in the accumulator bound).
+ */
+export function packQlutGemm(cb: Codebook, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const { bits, entries, perChannel, idx, tables } = cb;
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new QwmPackError(`codebook: ${bits}-bit indices; 1 to 8 bits`);
+  if (!Number.isInteger(entries) || entries < 1 || entries > 2 ** bits) throw new QwmPackError(`codebook: ${entries} entries for ${bits}-bit indices; 1 to ${2 ** bits}`);
+  if (idx.length !== N * taps * C) throw new QwmPackError(`codebook: expected ${N * taps * C} indices (N=${N}, taps=${taps}, C=${C}), got ${idx.length}`);
+  const G = perChannel ? N : 1;
+  if (tables.length !== G * entries) throw new QwmPackError(`codebook: expected ${G} table(s) of ${entries} entries, got ${tables.length} values`);
+  for (let i = 0; i < tables.length; i++) if (tables[i] < -127) throw new QwmPackError(`codebook: table value ${tables[i]} at ${i}; in [-127, 127]`);
+  checkTail(N, bias, mult);
+  const Cp = ceil16(C), K = taps * Cp, rowBytes = (K * bits) / 8, S = qlutTableBytes(bits);
+  const idxBytes = ceil16(N * rowBytes);
+  const out = new Uint8Array(qlutPackedBytes(N, taps, C, bits, perChannel));
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) {
+      const v = idx[(n * taps + t) * C + c];
+      if (v >= entries) throw new QwmPackError(`codebook: index ${v} at [${n}][${t}][${c}]; the table has ${entries} entries`);
+      const k = t * Cp + c;
+      const bit = n * rowBytes * 8 + k * bits; // rows are whole bytes; 16 k take 2*bits bytes
+      const word = v << (bit & 7);
+      out[bit >> 3] |= word & 255;
+      if (word > 255) out[(bit >> 3) + 1] |= word >> 8;
+    }
+  }
+  for (let g = 0; g < G; g++) for (let j = 0; j < entries; j++) out[idxBytes + g * S + j] = tables[g * entries + j] & 255;
+  const tail = new DataView(out.buffer, idxBytes + G * S);
+  for (let n = 0; n < N; n++) { tail.setInt32(4 * n, bias[n], true); tail.setInt32(4 * (N + n), mult[n], true); }
+  return out;
+}
+
+/** The int8 weights a codebook layer stands for, [N][taps][C]. */
+export function codebookWeights(cb: Codebook, N: number): Int8Array {
+  const per = cb.idx.length / N;
+  return Int8Array.from(cb.idx, (v, i) => cb.tables[(cb.perChannel ? Math.floor(i / per) * cb.entries : 0) + v]);
+}

@@ -8,15 +8,16 @@ import {
   qs8ConvScratchBytes, qs8DenseScratchBytes, QwmPackError,
 } from "./layout.ts";
 import { planArena } from "./plan.ts";
-import { packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "./lowbit.ts";
+import { packQbwGemm, packQlutGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm, type Codebook } from "./lowbit.ts";
 import { f32Bits, type OpDesc, type Program, type TensorDesc } from "./qwm.ts";
 import { actBounds, multipliers, roundHalfAway, type QParams } from "../quantize/params.ts";
 
 /** How a graph is quantized: activation parameters of every value, int8 weights of every conv / dense. */
 export interface QuantizedGraph {
   act: Map<string, QParams>;
-  /** `bits` 4, 2 or 1 (src/quantize/lowbit.ts) selects the sub-8-bit ops; absent: int8. */
-  weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string }>;
+  /** `bits` 4, 2 or 1 (src/quantize/lowbit.ts) selects the sub-8-bit ops; absent: int8. A `codebook` (whose
+   * table values are q) selects the codebook ops (Conv2dQlut / DenseQlut). */
+  weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string; codebook?: Codebook }>;
 }
 
 const ceilTo = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -251,16 +252,21 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
         // A sub-8-bit layer whose real multiplier reaches 1 (coarse weight scales: 2-bit, binary) cannot be
         // requantized (shift >= 31): its integer weights are scaled by 2^e and the layer runs on the narrowest
         // kernel that holds them (int4, else int8); the arithmetic is the same, only the storage grows.
-        if (lw.bits !== undefined && lw.bits < 8) {
+        if (lw.codebook || (lw.bits !== undefined && lw.bits < 8)) {
           const maxReal = Math.max(...Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
           let e = 0;
           while (maxReal / 2 ** e >= 0.999 && e < 7) e++;
           if (e > 0) {
-            const q = Int8Array.from(lw.q, (v) => v * 2 ** e);
             let lo = 0, hi = 0;
-            for (const v of q) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+            for (const v of lw.q) { lo = Math.min(lo, v * 2 ** e); hi = Math.max(hi, v * 2 ** e); } // before Int8Array wraps
+            const q = Int8Array.from(lw.q, (v) => v * 2 ** e);
             if (lo < -127 || hi > 127) throw new QwmPackError(`node '${n.name}': weights too coarse for the output scale`);
-            lw = { q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), bits: lo >= -8 && hi <= 7 ? 4 : undefined, format: lw.format };
+            if (lw.codebook) {
+              // a codebook layer keeps its indices; its table values are scaled by 2^e
+              if (lw.codebook.tables.some((v) => Math.abs(v * 2 ** e) > 127)) throw new QwmPackError(`node '${n.name}': codebook too coarse for the output scale`);
+              const codebook = { ...lw.codebook, tables: Int8Array.from(lw.codebook.tables, (v) => v * 2 ** e) };
+              lw = { ...lw, q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), codebook };
+            } else lw = { q, scales: Float32Array.from(lw.scales, (s) => s / 2 ** e), bits: lo >= -8 && hi <= 7 ? 4 : undefined, format: lw.format };
           }
         }
         const N = n.outChannels;
@@ -270,6 +276,21 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
         const { mult, shift } = multipliers(Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
         const { lo, hi } = actBounds(n.act, qy);
         const bits = lw.bits ?? 8;
+        if (lw.codebook) {
+          const cb = lw.codebook, lut = [cb.bits, cb.entries, cb.perChannel ? 1 : 0];
+          if (n.op === "dense") {
+            const K = h * w * C;
+            op(Op.DenseQlut, [shift, lo, hi, ...lut], { weights: b.weights(packQlutGemm(cb, N, 1, K, biasQ, mult)), scratch: b.scratch(ceilTo(K, 16) * 2 + 16) });
+          } else if (n.groups === 1) {
+            const [OH, OW] = shapes.get(n.output)!;
+            const [KH, KW] = n.kernel;
+            op(Op.Conv2dQlut, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi, ...lut], {
+              weights: b.weights(packQlutGemm(cb, N, KH * KW, C, biasQ, mult)),
+              scratch: b.scratch(subConvScratch(2, OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
+            });
+          } else throw new QwmPackError(`node '${n.name}': depthwise layers have no codebook kernel`);
+          break;
+        }
         if (bits !== 8) {
           const [KH, KW] = n.op === "conv" ? n.kernel : [1, 1];
           if (n.op === "dense") {

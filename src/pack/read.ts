@@ -77,7 +77,7 @@ export function readQwm(b: Uint8Array): QwmContents {
   };
 }
 
-const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw]);
+const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw, Op.Conv2dQlut]);
 /** Weight bits and representation of the sub-8-bit ops (1.1). */
 const SUB_BITS: Partial<Record<number, [number, string]>> = {
   [Op.Conv2dQs4]: [4, "int4 uniform per-channel"], [Op.DwConv2dQs4]: [4, "int4 uniform per-channel"], [Op.DenseQs4]: [4, "int4 uniform per-channel"],
@@ -102,8 +102,26 @@ export interface LayerInfo {
   weightScaleRange?: [number, number];
 }
 
+/**
+ * The representation of a codebook layer: "pow2" when its one table is {0, +-2^e} (the quantizer's fixed
+ * sign + exponent table, possibly scaled by 2^e), else "k-means" with its tables' count and size.
+ */
+function lutScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
+  const at = op.op === Op.Conv2dQlut ? 11 : 3;
+  const [bits, entries, perCh] = op.params.slice(at, at + 3);
+  const y = q.tensors[op.output], x = q.tensors[op.inputs[0]], N = y.shape[2];
+  const taps = op.op === Op.Conv2dQlut ? op.params[0] * op.params[1] : 1, C = op.op === Op.Conv2dQlut ? x.shape[2] : x.shape[0] * x.shape[1] * x.shape[2];
+  const idxBytes = Math.ceil((N * taps * Math.ceil(C / 16) * 16 * bits) / 8 / 16) * 16;
+  const base = q.sections.find((s) => s.id === Section.Weights)!.offset + (op.weights?.offset ?? 0) + idxBytes;
+  const table = Array.from(q.raw.subarray(base, base + entries), (b) => (b << 24) >> 24);
+  const isPow2 = (v: number) => v === 0 || (Math.abs(v) & (Math.abs(v) - 1)) === 0;
+  if (!perCh && entries === 2 ** bits && table.every(isPow2) && table[0] === 0 && table[entries / 2] === 0) return `pow2 sign + exponent, levels 0, +-${Math.min(...table.filter((v) => v > 0))}..${Math.max(...table)} x per-channel scale`;
+  return `k-means ${perCh ? `${N} tables` : "1 table"} of ${entries} int8 levels (${perCh ? "per-channel" : "per-layer"})`;
+}
+
 /** The representation of a sub-8-bit layer; 2-bit layers are "ternary" when no weight is -2. */
 function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
+  if (op.op === Op.Conv2dQlut || op.op === Op.DenseQlut) return lutScheme(q, op);
   const [, name] = SUB_BITS[op.op]!;
   if (name !== "2-bit" || !op.weights) return name;
   const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
@@ -132,21 +150,24 @@ export function layers(q: QwmContents): LayerInfo[] {
       params = oc * per + oc;
       macs = oh * ow * oc * per;
       weightBits = f32 ? 32 : 8;
-    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32 || op.op === Op.DenseQs4 || op.op === Op.DenseQs2 || op.op === Op.DenseQbw) {
+    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32 || op.op === Op.DenseQs4 || op.op === Op.DenseQs2 || op.op === Op.DenseQbw || op.op === Op.DenseQlut) {
       const K = ih * iw * ic;
       params = oc * K + oc;
       macs = oc * K;
       weightBits = f32 ? 32 : 8;
     }
     if (SUB_BITS[op.op]) weightBits = SUB_BITS[op.op]![0];
+    if (op.op === Op.Conv2dQlut) weightBits = op.params[11];
+    if (op.op === Op.DenseQlut) weightBits = op.params[3];
     let weightScaleRange: [number, number] | undefined;
-    if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8)) {
-      const dense = op.op === Op.DenseQs8, dw = op.op === Op.DwConv2dQs8;
+    const lut = op.op === Op.Conv2dQlut || op.op === Op.DenseQlut;
+    if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8 || lut)) {
+      const dense = op.op === Op.DenseQs8 || op.op === Op.DenseQlut, dw = op.op === Op.DwConv2dQs8;
       const shift = op.params[dense ? 0 : 8];
       const Np = (oc + 3) & ~3;
       const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
-      // the multipliers follow the int8 weights and the int32 biases (docs/kernels.md)
-      const multAt = dw ? base + op.params[0] * op.params[1] * oc + 4 * oc : base + op.weights.bytes - 12 * Np;
+      // the multipliers follow the int8 weights and the int32 biases (docs/kernels.md); codebook layers end with mult[N]
+      const multAt = lut ? base + op.weights.bytes - 4 * oc : dw ? base + op.params[0] * op.params[1] * oc + 4 * oc : base + op.weights.bytes - 12 * Np;
       const dv = new DataView(q.raw.buffer, q.raw.byteOffset, q.raw.byteLength);
       let lo = Infinity, hi = -Infinity;
       for (let c = 0; c < oc; c++) {
@@ -159,7 +180,7 @@ export function layers(q: QwmContents): LayerInfo[] {
     return {
       index, op: Op[op.op] ?? `op ${op.op}`, input: [ih, iw, ic], output: [oh, ow, oc], weightBits,
       actBits: y.dtype === DType.F32 ? 32 : 8,
-      scheme: SUB_BITS[op.op] ? subScheme(q, op) : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
+      scheme: SUB_BITS[op.op] || op.op === Op.Conv2dQlut || op.op === Op.DenseQlut ? subScheme(q, op) : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
       weightBytes: wBytes, params, macs,
       outScale: y.dtype === DType.I8 ? y.scale : undefined, outZeroPoint: y.dtype === DType.I8 ? y.zeroPoint : undefined,
       weightScaleRange,

@@ -4,23 +4,145 @@
 //   uniform 2-bit   q in [-2, 1] (a 4-level grid), scale = max(-min/2, max) per ch (qs2 ops)
 //   ternary (TWN)   q in {-1, 0, 1}: delta = 0.7 mean|w|, scale = mean |w| over |w| > delta   (qs2 ops)
 //   binary (BWN)    q = sign(w) (+1 at 0), scale = mean|w| per output channel          (qbw ops)
-// Layers without a kernel for the asked representation keep a wider one (depthwise: 4-bit at most) and say so.
+//   k-means codebook (Deep Compression weight sharing) 2^b centroids per output channel (default) or per layer:
+//                   k-means++ seeding (fixed seed), Lloyd iterations; each centroid then snapped to an int8 level
+//                   of the table's scale max|centroid| / 127, so that execution is integer   (qlut ops)
+//   power-of-two    sign + exponent codes, one fixed table {0, +-2^0 .. +-2^(2^(b-1)-2)} (b = 3: {0, +-1, +-2,
+//                   +-4}; b = 4: up to +-64), scale = max|w| / 2^(2^(b-1)-2) per channel, nearest level (qlut ops)
+// Layers without a kernel for the asked representation keep a wider one (depthwise: uniform 4-bit, or int8 for
+// codebooks of more than 4 bits) and say so.
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
+import type { Codebook } from "../pack/lowbit.ts";
 import { roundHalfAway, QwmQuantizeError } from "./params.ts";
 
 export type WeightFormat = "uniform" | "ternary" | "kmeans" | "pow2";
+export type CodebookScope = "per-layer" | "per-channel";
 export interface LowBitOptions {
-  /** Weight bits: 8 (no change), 4, 2 or 1 (3 only with kmeans / pow2, which are not implemented yet). */
+  /** Weight bits: 8 (no change), 4, 2 or 1; 3 only with kmeans / pow2; kmeans takes 1..8, pow2 3 or 4. */
   bits: number;
   format?: WeightFormat;
+  /** k-means: one codebook per output channel (default) or one per layer. */
+  codebook?: CodebookScope;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
 }
 
-export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string }
-
 const TINY = 1e-12;
+
+export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string; codebook?: Codebook }
+
+/** A small deterministic generator (mulberry32): the same weights always give the same codebook. */
+function rng32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Index of the centroid nearest to v in the sorted `c` (ties to the lower one). */
+function nearest(c: Float64Array, v: number): number {
+  let lo = 0, hi = c.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (v > (c[mid] + c[mid + 1]) / 2) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * 1-D k-means of `x` with at most k centroids (fewer when x has fewer distinct values): k-means++ seeding with
+ * a fixed seed, then Lloyd iterations until no assignment changes (at most `iters`). Returns sorted centroids.
+ */
+export function kmeans1d(x: Float32Array, k: number, seed = 1, iters = 50): Float64Array {
+  const distinct = new Set(x).size;
+  k = Math.max(1, Math.min(k, distinct));
+  const rand = rng32(seed);
+  const cent: number[] = [x[Math.floor(rand() * x.length)]];
+  const d2 = new Float64Array(x.length).fill(Infinity);
+  while (cent.length < k) {
+    const last = cent[cent.length - 1];
+    let total = 0;
+    for (let i = 0; i < x.length; i++) { const d = (x[i] - last) ** 2; if (d < d2[i]) d2[i] = d; total += d2[i]; }
+    let pick = 0;
+    if (total > 0) {
+      let r = rand() * total;
+      for (pick = 0; pick < x.length - 1; pick++) { r -= d2[pick]; if (r < 0 && d2[pick] > 0) break; }
+      if (d2[pick] === 0) pick = d2.findIndex((d) => d > 0);
+    }
+    cent.push(x[pick]);
+  }
+  let c = Float64Array.from(cent).sort();
+  const assign = new Int32Array(x.length).fill(-1);
+  for (let it = 0; it < iters; it++) {
+    let changed = 0;
+    const sum = new Float64Array(c.length), cnt = new Float64Array(c.length);
+    for (let i = 0; i < x.length; i++) {
+      const j = nearest(c, x[i]);
+      if (j !== assign[i]) { assign[i] = j; changed++; }
+      sum[j] += x[i]; cnt[j]++;
+    }
+    if (changed === 0 && it > 0) break;
+    c = Float64Array.from(c, (v, j) => (cnt[j] ? sum[j] / cnt[j] : v)).sort();
+  }
+  return c;
+}
+
+/**
+ * k-means codebook of a layer's weights `w` ([N][rest]): `bits`-bit indices into tables of int8 levels, one per
+ * channel or one for the layer. The int8 weights q are the table values of the indices.
+ */
+export function quantizeWeightsKmeans(w: Float32Array, N: number, bits: number, scope: CodebookScope = "per-channel"): LayerWeights {
+  const per = w.length / N, perChannel = scope === "per-channel";
+  const groups = perChannel ? Array.from({ length: N }, (_, n) => w.subarray(n * per, (n + 1) * per)) : [w];
+  const cents = groups.map((g) => kmeans1d(g, 2 ** bits));
+  const entries = Math.max(...cents.map((c) => c.length));
+  const tables = new Int8Array(groups.length * entries), idx = new Uint8Array(w.length), scales = new Float32Array(N);
+  groups.forEach((g, gi) => {
+    const c = cents[gi];
+    const s = Math.max(Math.max(...Array.from(c, Math.abs)) / 127, TINY);
+    for (let j = 0; j < c.length; j++) tables[gi * entries + j] = Math.max(-127, Math.min(127, roundHalfAway(c[j] / s)));
+    for (let i = 0; i < g.length; i++) idx[gi * (perChannel ? per : 0) + i] = nearest(c, g[i]);
+    if (perChannel) scales[gi] = s; else scales.fill(s);
+  });
+  const codebook: Codebook = { bits, entries, perChannel, idx, tables };
+  const q = Int8Array.from(idx, (v, i) => tables[(perChannel ? Math.floor(i / per) * entries : 0) + v]);
+  return { q, scales, bits, format: "kmeans", codebook };
+}
+
+/** The fixed table of b-bit power-of-two codes: index 0 and 2^(b-1) are 0, then +-2^0, +-2^1, ... */
+export function pow2Table(bits: number): Int8Array {
+  const half = 2 ** (bits - 1);
+  return Int8Array.from({ length: 2 * half }, (_, i) => (i % half === 0 ? 0 : (i < half ? 1 : -1) * 2 ** ((i % half) - 1)));
+}
+
+/** Power-of-two weights: per-channel scale max|w| / 2^emax, each weight the nearest level of pow2Table(bits). */
+export function quantizeWeightsPow2(w: Float32Array, N: number, bits: number): LayerWeights {
+  if (bits !== 3 && bits !== 4) throw new QwmQuantizeError(`pow2 weights: ${bits} bits; use 3 or 4`);
+  const table = pow2Table(bits), top = Math.max(...table);
+  const per = w.length / N, idx = new Uint8Array(w.length), scales = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    const row = w.subarray(n * per, (n + 1) * per);
+    let mx = 0;
+    for (const v of row) mx = Math.max(mx, Math.abs(v));
+    const s = Math.max(mx / top, TINY);
+    scales[n] = s;
+    for (let i = 0; i < per; i++) {
+      const t = row[i] / s;
+      let best = 0;
+      for (let j = 1; j < table.length; j++) if (Math.abs(t - table[j]) < Math.abs(t - table[best])) best = j;
+      idx[n * per + i] = best;
+    }
+  }
+  const q = Int8Array.from(idx, (v) => table[v]);
+  return { q, scales, bits, format: "pow2", codebook: { bits, entries: table.length, perChannel: false, idx, tables: table } };
+}
+
 
 /** Per-channel naive rounding of `w` ([N][rest]) to the representation of `bits` / `format`. */
 export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, format: WeightFormat = "uniform"): LayerWeights {
@@ -68,19 +190,32 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
-  if (![8, 4, 3, 2, 1].includes(opts.bits)) throw new QwmQuantizeError(`--weights ${opts.bits}: use 8, 4, 3, 2 or 1`);
-  if (opts.bits === 3 && format !== "kmeans" && format !== "pow2") throw new QwmQuantizeError("3-bit weights only with --weight-format kmeans or pow2");
-  if (format === "kmeans" || format === "pow2") throw new QwmQuantizeError(`--weight-format ${format} is not implemented yet (issue #6 part 2)`);
+  if (!["uniform", "ternary", "kmeans", "pow2"].includes(format)) throw new QwmQuantizeError(`weight format '${format}': use uniform, ternary, kmeans or pow2`);
+  const codebook = opts.codebook ?? "per-channel";
+  if (codebook !== "per-channel" && codebook !== "per-layer") throw new QwmQuantizeError(`codebook '${codebook}': use per-channel or per-layer`);
+  if (format === "kmeans") {
+    if (!(Number.isInteger(opts.bits) && opts.bits >= 1 && opts.bits <= 8)) throw new QwmQuantizeError(`--weights ${opts.bits}: k-means codebooks take 1 to 8 bits`);
+  } else if (format === "pow2") {
+    if (opts.bits !== 3 && opts.bits !== 4) throw new QwmQuantizeError(`--weights ${opts.bits}: power-of-two weights take 3 or 4 bits`);
+  } else {
+    if (![8, 4, 3, 2, 1].includes(opts.bits)) throw new QwmQuantizeError(`--weights ${opts.bits}: use 8, 4, 3, 2 or 1`);
+    if (opts.bits === 3) throw new QwmQuantizeError("3-bit weights only with --weight-format kmeans or pow2");
+  }
   if (format === "ternary" && opts.bits !== 2) throw new QwmQuantizeError("ternary weights are 2-bit: use --weights 2");
+  const lut = format === "kmeans" || format === "pow2";
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
     const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
     let bits = ends ? 8 : opts.bits;
     const dw = n.op === "conv" && n.groups !== 1;
+    if (dw && lut) bits = bits > 4 ? 8 : 4; // no codebook depthwise kernel: uniform 4-bit (or int8)
     if (dw && bits < 4) bits = 4;
-    if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
-    const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform");
+    const fmt = ends || (dw && lut) || bits !== opts.bits ? "uniform" : format;
+    if (bits === 8 && fmt !== "kmeans") { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
+    const lw = fmt === "kmeans" ? quantizeWeightsKmeans(n.weight, n.outChannels, bits, codebook)
+      : fmt === "pow2" ? quantizeWeightsPow2(n.weight, n.outChannels, bits)
+      : quantizeWeightsLowBit(n.weight, n.outChannels, bits, fmt);
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });

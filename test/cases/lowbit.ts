@@ -1,6 +1,6 @@
 // Cases for the sub-8-bit kernels (int4 conv / dense / depthwise, binary, 2-bit, ternary) against the same
 // TypeScript references as the int8 ones: the packed low-bit weights are plain small integers to the reference.
-import { packQb1Conv, packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "../../src/pack/lowbit.ts";
+import { codebookWeights, packQb1Conv, packQbwGemm, packQlutGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm, type Codebook } from "../../src/pack/lowbit.ts";
 import type { KernelHost } from "../../src/wasm/kernels.ts";
 import { convOut, qs8Conv2dRef, randomQs8Params, requantRef, rng, type ConvGeom, type Rng } from "../helpers/ref.ts";
 import { poolOut, qs8DwConv2dRef, type PoolGeom } from "../helpers/ref_qs8.ts";
@@ -234,5 +234,56 @@ for (const kind of ["qbw", "qs2", "tern"] as const) {
     subConvCase(kind, "5x5 dilation 2 C=20", 3, geom(12, 12, 20, 6, 5, 5, 1, 4, 2)),
     ...Array.from({ length: 10 }, (_, i) => subConvCase(kind, `random shape #${i}`, 800 + i, randomGeom)),
     ...[1, 3, 7].map((M, i) => subConvCase(kind, `M=${M}`, 900 + i, (r) => geom(M, 1, r.int(1, 150), r.int(1, 23), 1, 1), true)),
+  );
+}
+
+// ---------------------------------------------------------------- codebook (LUT) weights x int8
+
+/** A random codebook: b-bit indices, `entries` values per table in [-127, 127] (extreme: +-127 only). */
+export function randomCodebook(r: Rng, N: number, per: number, bits: number, perChannel: boolean, extreme = false, entries = 2 ** bits): Codebook {
+  const G = perChannel ? N : 1;
+  const tables = Int8Array.from({ length: G * entries }, () => (extreme ? r.pick([-127, 127]) : r.int(-127, 127)));
+  const idx = Uint8Array.from({ length: N * per }, () => r.int(0, entries - 1));
+  return { bits, entries, perChannel, idx, tables };
+}
+
+function qlutCase(name: string, seed: number, bits: number, perChannel: boolean, g: ConvGeom | ((r: Rng) => ConvGeom), dense = false, extreme = false): KernelCase {
+  return {
+    name: `qlut${dense ? "_fully_connected" : "_conv2d"} b=${bits} ${perChannel ? "per-channel" : "per-layer"} ${name}`,
+    run(h) {
+      const r = rng(seed);
+      const G = typeof g === "function" ? g(r) : g;
+      const T = G.KH * G.KW, K = T * G.C;
+      const x = extreme ? Int8Array.from({ length: G.H * G.W * G.C }, () => r.pick([-128, 127])) : r.i8(G.H * G.W * G.C);
+      const cb = randomCodebook(r, G.N, K, bits, perChannel, extreme, bits > 2 && r.next() < 0.3 ? r.int(1, 2 ** bits) : 2 ** bits);
+      const w = codebookWeights(cb, G.N);
+      const q = randomQs8Params(r, G.N, K, extreme);
+      const { OH, OW } = convOut(G);
+      const packed = packQlutGemm(cb, G.N, T, G.C, q.bias, q.mult);
+      if (h.fn("qlut_packed_bytes")(G.N, T, G.C, bits, perChannel ? 1 : 0) !== packed.length) throw new Error("packed size differs");
+      h.reset();
+      const px = h.put(x), pw = h.put(packed), po = h.alloc(OH * OW * G.N);
+      if (dense) {
+        const M = G.H, Kd = G.C;
+        const ps = h.alloc(h.fn("qlut_fully_connected_scratch_bytes")(M, Kd));
+        h.fn("qlut_fully_connected")(M, G.N, Kd, px, q.zx, pw, bits, perChannel ? 1 : 0, q.shift, q.zy, q.lo, q.hi, po, ps);
+      } else {
+        const ps = h.alloc(h.fn("qlut_conv2d_scratch_bytes")(OH, OW, G.C, G.KH, G.KW, G.SH, G.SW, G.DH, G.DW));
+        h.fn("qlut_conv2d")(px, G.H, G.W, G.C, q.zx, po, OH, OW, G.N, G.KH, G.KW, G.SH, G.SW, G.PT, G.PL, G.DH, G.DW,
+          pw, bits, perChannel ? 1 : 0, q.shift, q.zy, q.lo, q.hi, ps);
+      }
+      return { got: h.read(Int8Array, po, OH * OW * G.N), want: qs8Conv2dRef(x, w, G, q) };
+    },
+  };
+}
+
+for (let bits = 1; bits <= 8; bits++) {
+  const s = 1000 + 100 * bits;
+  lowbitCases.push(
+    qlutCase("3x3 16->16 8x8 pad 1", s, bits, true, geom(8, 8, 16, 16, 3, 3, 1, 1)),
+    qlutCase("3x3 3->7 stride 2 pad 1 (odd C, odd N)", s + 1, bits, false, geom(9, 7, 3, 7, 3, 3, 2, 1)),
+    qlutCase("5x5 dilation 2 C=20 extremes", s + 2, bits, true, geom(12, 12, 20, 6, 5, 5, 1, 4, 2), false, true),
+    ...Array.from({ length: 4 }, (_, i) => qlutCase(`random shape #${i}`, s + 10 + i, bits, i % 2 === 0, randomGeom)),
+    ...[1, 5].map((M, i) => qlutCase(`M=${M}`, s + 20 + i, bits, i === 0, (r) => geom(M, 1, r.int(1, 150), r.int(1, 23), 1, 1), true)),
   );
 }

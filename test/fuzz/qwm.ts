@@ -866,6 +866,10 @@ async function realSeeds(): Promise<[string, Uint8Array][]> {
       seeds.push([`fashion w${weightBits}`, (await quantize(bytes, { calib: data, calibration: "minmax", preprocess: pre, weightBits } as Parameters<typeof quantize>[1])).qwm]);
     } catch { /* no low-bit path in this toolkit */ }
   }
+  // codebook weight layers (ops 31, 32): 3-bit k-means tables per channel, 4-bit power-of-two
+  for (const [weightBits, weightFormat] of [[3, "kmeans"], [4, "pow2"]] as const) {
+    seeds.push([`fashion ${weightFormat} w${weightBits}`, (await quantize(bytes, { calib: data, calibration: "minmax", preprocess: pre, weightBits, weightFormat })).qwm]);
+  }
   return seeds;
 }
 
