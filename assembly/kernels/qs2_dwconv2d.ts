@@ -11,7 +11,8 @@
 // powers of two that move each lane's field to the top, i16x8.shr_s (qs2: by 14; qbw: by 15, then 1 + 2*m).
 // Widths: |x| <= 128 and |w| <= 2, so two taps' int16 products (interior runs) stay below 2^10; the int32
 // accumulator bound |bias| + 255 * sum |w| <= 2^31 - 1 is checked at pack and load time.
-// The generic parameter selects the layout at compile time: u16 = qs2, u8 = qbw.
+// `kind` selects the layout (2: qs2, 1: qbw) at run time: one copy of the kernel serves both (wasm size); the
+// branch in the weight unpack is taken the same way for a whole layer.
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
@@ -19,13 +20,13 @@ import {
 import { tap_lo, tap_hi, inner_lo, inner_hi } from "./window";
 
 /** Bytes of one tap's row of packed weights. */
-@inline function wRowBytes<K>(C: i32): i32 {
-  return sizeof<K>() == 2 ? (C + 3) >> 2 : (C + 7) >> 3;
+@inline function wRowBytes(kind: i32, C: i32): i32 {
+  return kind == 2 ? (C + 3) >> 2 : (C + 7) >> 3;
 }
 
 /** log2 of the channels per byte. */
-@inline function wShift<K>(): i32 {
-  return sizeof<K>() == 2 ? 2 : 3;
+@inline function wShift(kind: i32): i32 {
+  return kind == 2 ? 2 : 3;
 }
 
 /** Size in bytes of a packed 2-bit / ternary depthwise layer: KH*KW*ceil(C/4) + 8*C. */
@@ -40,8 +41,8 @@ export function qbw_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
 
 // Eight weights of channels c..c+7 (c a multiple of 8) at p (the byte of channel c) as int16 lanes.
 @inline
-function wVec<K>(p: usize): v128 {
-  if (sizeof<K>() == 2) {
+function wVec(kind: i32, p: usize): v128 {
+  if (kind == 2) {
     const v = i16x8.splat(<i16>load<u16>(p));
     return i16x8.shr_s(i16x8.mul(v, i16x8(16384, 4096, 1024, 256, 64, 16, 4, 1)), 14);
   }
@@ -52,8 +53,8 @@ function wVec<K>(p: usize): v128 {
 
 // Weight of channel c in the tap row at p.
 @inline
-function wOne<K>(p: usize, c: i32): i32 {
-  if (sizeof<K>() == 2) {
+function wOne(kind: i32, p: usize, c: i32): i32 {
+  if (kind == 2) {
     const b = i32(load<u8>(p + <usize>(c >> 2)));
     return (b << (30 - ((c & 3) << 1))) >> 30;
   }
@@ -68,7 +69,7 @@ export function qs2_dwconv2d(
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
 ): void {
-  dw_lowbit<u16>(x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+  dw_lowbit(2, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
 }
 
 /** BWN (+-1 weights) depthwise conv2d; arguments as qs8_dwconv2d. */
@@ -78,11 +79,12 @@ export function qbw_dwconv2d(
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
 ): void {
-  dw_lowbit<u8>(x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+  dw_lowbit(1, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
 }
 
-@inline
-function dw_lowbit<K>(
+// One body for both layouts (not inlined into the two exports).
+function dw_lowbit(
+  kind: i32,
   x: usize, H: i32, W: i32, C: i32, zx: i32,
   out: usize, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
@@ -91,19 +93,20 @@ function dw_lowbit<K>(
   let c0 = 0;
   if (ASC_FEATURE_SIMD) {
     c0 = C & ~7;
-    if (c0 > 0) dw_simd<K>(x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+    if (c0 > 0) dw_simd(kind, x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
   }
-  if (c0 < C) dw_portable<K>(x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+  if (c0 < C) dw_portable(kind, x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
 }
 
 // Channels [c0, C), one at a time.
-function dw_portable<K>(
+function dw_portable(
+  kind: i32,
   x: usize, H: i32, W: i32, C: i32, c0: i32, zx: i32,
   out: usize, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
 ): void {
-  const Cb = wRowBytes<K>(C);
+  const Cb = wRowBytes(kind, C);
   const bias = pw + <usize>(KH * KW * Cb);
   const mult = bias + (<usize>C << 2);
   const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
@@ -124,7 +127,7 @@ function dw_portable<K>(
         for (let ky = ky0; ky < ky1; ky++) {
           let xp = xr, wp = wr;
           for (let kx = kx0; kx < kx1; kx++) {
-            acc += (i32(load<i8>(xp)) - zx) * wOne<K>(wp, c);
+            acc += (i32(load<i8>(xp)) - zx) * wOne(kind, wp, c);
             xp += xColStep;
             wp += wColStep;
           }
@@ -138,14 +141,15 @@ function dw_portable<K>(
 }
 
 // Channels [0, C8), C8 a multiple of 8: 8 channels per block, the block outermost.
-function dw_simd<K>(
+function dw_simd(
+  kind: i32,
   x: usize, H: i32, W: i32, C: i32, C8: i32, zx: i32,
   out: usize, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
 ): void {
   const T = KH * KW;
-  const Cb = wRowBytes<K>(C);
+  const Cb = wRowBytes(kind, C);
   const bias = pw + <usize>(T * Cb);
   const mult = bias + (<usize>C << 2);
   const cs = <usize>C, ws = <usize>Cb;
@@ -170,14 +174,14 @@ function dw_simd<K>(
     // interior bias: bias - zx * sum_t w[t][c]
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
     for (let t = 0; t < T; t++) {
-      const wv = wVec<K>(pw + <usize>t * ws + (cb >> wShift<K>()));
+      const wv = wVec(kind, pw + <usize>t * ws + (cb >> wShift(kind)));
       s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(wv));
       s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(wv));
     }
     const f0 = i32x4.sub(b0, i32x4.mul(zx32, s0)), f1 = i32x4.sub(b1, i32x4.mul(zx32, s1));
-    const wb = pw + (cb >> wShift<K>()), xb = x + cb, ob = out + cb;
+    const wb = pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
     if (is3x3) {
-      dw_block_3x3<K>(xb, H, W, C, ob, OH, OW, SH, SW, PT, PL, DH, DW, wb, ws, oxA, oxB, zpad, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+      dw_block_3x3(kind, xb, H, W, C, ob, OH, OW, SH, SW, PT, PL, DH, DW, wb, ws, oxA, oxB, zpad, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
       continue;
     }
     for (let oy = 0; oy < OH; oy++) {
@@ -189,7 +193,7 @@ function dw_simd<K>(
           const xp = xb + <usize>((y0 * W + oxA * SW - PL) * C);
           const op = ob + <usize>((oy * OW + oxA) * C);
           const n = oxB - oxA, xStep = <usize>(SW * C);
-          dw_run<K>(xp, op, n, xStep, cs, ws, wb, KH, KW, xRowStep, xColStep, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+          dw_run(kind, xp, op, n, xStep, cs, ws, wb, KH, KW, xRowStep, xColStep, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
           ox = oxB - 1;
           continue;
         }
@@ -202,7 +206,7 @@ function dw_simd<K>(
           let xp = xr, wp = wr;
           for (let kx = kx0; kx < kx1; kx++) {
             const xv = i16x8.sub(v128.load8x8_s(xp), zx16);
-            const wv = wVec<K>(wp);
+            const wv = wVec(kind, wp);
             acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
             acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
             xp += xColStep;
@@ -220,7 +224,8 @@ function dw_simd<K>(
 // n interior output pixels of one row, 8 channels, any kernel: x as is, the interior bias f0/f1, two taps'
 // int16 products summed before widening.
 @inline
-function dw_run<K>(
+function dw_run(
+  kind: i32,
   xp: usize, op: usize, n: i32, xStep: usize, cs: usize, ws: usize, wb: usize, KH: i32, KW: i32,
   xRowStep: usize, xColStep: usize, f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32,
   zyv: v128, lov: v128, hiv: v128,
@@ -234,15 +239,15 @@ function dw_run<K>(
       let kx = 0;
       for (; kx + 2 <= KW; kx += 2) {
         const p = i16x8.add(
-          i16x8.mul(v128.load8x8_s(xq), wVec<K>(wq)),
-          i16x8.mul(v128.load8x8_s(xq + xColStep), wVec<K>(wq + ws)));
+          i16x8.mul(v128.load8x8_s(xq), wVec(kind, wq)),
+          i16x8.mul(v128.load8x8_s(xq + xColStep), wVec(kind, wq + ws)));
         acc0 = i32x4.add(acc0, i32x4.extend_low_i16x8_s(p));
         acc1 = i32x4.add(acc1, i32x4.extend_high_i16x8_s(p));
         xq += xColStep << 1;
         wq += ws << 1;
       }
       if (kx < KW) {
-        const xv = v128.load8x8_s(xq), wv = wVec<K>(wq);
+        const xv = v128.load8x8_s(xq), wv = wVec(kind, wq);
         acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
         acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
       }
@@ -288,21 +293,22 @@ function px_3x3(
   v128.store64_lane(op, requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
 }
 
-function dw_block_3x3<K>(
+function dw_block_3x3(
+  kind: i32,
   xb: usize, H: i32, W: i32, C: i32, ob: usize, OH: i32, OW: i32,
   SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, wb: usize, ws: usize, oxA: i32, oxB: i32, zpad: usize,
   f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32, zyv: v128, lov: v128, hiv: v128,
 ): void {
   const cs = <usize>C;
-  let wa = wVec<K>(wb), wc = wVec<K>(wb + ws);
+  let wa = wVec(kind, wb), wc = wVec(kind, wb + ws);
   const w01l = zip_lo(wa, wc), w01h = zip_hi(wa, wc);
-  wa = wVec<K>(wb + 2 * ws); wc = wVec<K>(wb + 3 * ws);
+  wa = wVec(kind, wb + 2 * ws); wc = wVec(kind, wb + 3 * ws);
   const w23l = zip_lo(wa, wc), w23h = zip_hi(wa, wc);
-  wa = wVec<K>(wb + 4 * ws); wc = wVec<K>(wb + 5 * ws);
+  wa = wVec(kind, wb + 4 * ws); wc = wVec(kind, wb + 5 * ws);
   const w45l = zip_lo(wa, wc), w45h = zip_hi(wa, wc);
-  wa = wVec<K>(wb + 6 * ws); wc = wVec<K>(wb + 7 * ws);
+  wa = wVec(kind, wb + 6 * ws); wc = wVec(kind, wb + 7 * ws);
   const w67l = zip_lo(wa, wc), w67h = zip_hi(wa, wc);
-  const w8 = wVec<K>(wb + 8 * ws);
+  const w8 = wVec(kind, wb + 8 * ws);
   const rowBytes = <usize>(W * C), c1 = <usize>(DW * C), c2 = c1 << 1, xStep = <usize>(SW * C);
   for (let oy = 0; oy < OH; oy++) {
     const iy0 = oy * SH - PT, iy1 = iy0 + DH, iy2 = iy1 + DH;
