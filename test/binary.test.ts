@@ -10,7 +10,7 @@
 //    mismatch lanes, accumulator bounds).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -287,5 +287,39 @@ for (const [build, h] of hosts) {
     assert.ok(refused > 200 && ran > 10, `refused ${refused}, ran ${ran}`);
   });
 }
+
+// ---------------------------------------------------------------- the CLI
+
+const qwasm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+test("CLI: quantize --weights 1 --acts 1 (bundled Fashion-MNIST model), inspect and eval; flag errors", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qwasm-xnor-"));
+  const out = join(dir, "x.qwm");
+  const common = ["quantize", "models/fashion_mnist_dsres.onnx", "--calib", "models/data/fashion-train256-images-idx3-ubyte.gz", "--calib-size", "64",
+    "--calibration", "minmax", "--mean", "0.286", "--std", "0.353", "--out", out];
+  const q = qwasm(...common, "--weights", "1", "--acts", "1");
+  assert.is(q.code, 0, q.err);
+  const info = JSON.parse(qwasm("inspect", out, "--json").out);
+  const ops: string[] = info.layers.map((l: { op: string }) => l.op);
+  assert.ok(ops.includes("SignQb1") && ops.includes("Conv2dQb1"), ops.join(","));
+  assert.is(ops.find((o) => o.startsWith("Conv2d")), "Conv2dQs8"); // the first conv stays 8-bit
+  const weighted = info.layers.filter((l: { weightBits: number }) => l.weightBits > 0);
+  assert.is(weighted[weighted.length - 1].weightBits, 8); // and the last layer too
+  assert.match(info.provenance.weights, /binary XNOR .* 8-bit: /);
+  const e = qwasm("eval", out, "--data", "models/data/fashion-t10k1000-images-idx3-ubyte.gz", "--limit", "200", "--json");
+  assert.is(e.code, 0, e.err);
+  const r = JSON.parse(e.out);
+  assert.is(r.n, 200);
+  assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+  for (const [args, msg] of [[["--acts", "1"], /--acts 1 \(binary XNOR layers\) needs --weights 1/], [["--weights", "1", "--acts", "4"], /--acts must be 8 or 1/]] as const) {
+    const b = qwasm(...common, ...args);
+    assert.is(b.code, 2, b.err);
+    assert.match(b.err, msg);
+    assert.is(b.err.trim().split("\n").length, 1);
+  }
+});
 
 test.run();
