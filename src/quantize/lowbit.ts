@@ -16,6 +16,8 @@ export interface LowBitOptions {
   format?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
+  /** Only these layers (by name) take `bits`; the others stay int8 (default: every layer but the ends). */
+  only?: (name: string) => boolean;
 }
 
 export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string }
@@ -75,7 +77,7 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
-    const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
+    const ends = ((opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1)) || (opts.only !== undefined && !opts.only(n.name));
     const bits = ends ? 8 : opts.bits;
     if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
     const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform");
