@@ -8,6 +8,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
 import { roundHalfAway, QwmQuantizeError } from "./params.ts";
+import { fitOutputScales } from "./binary.ts";
 
 export type WeightFormat = "uniform" | "ternary" | "kmeans" | "pow2";
 export interface LowBitOptions {
@@ -66,7 +67,9 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
  * conv and the last layer when keepEnds (default). Depthwise layers take the same representation (qs4, qs2 or
- * qbw depthwise kernels). Returns the per-layer choice.
+ * qbw depthwise kernels); a 2-bit or binary depthwise layer whose requantization multiplier would reach 1 gets a
+ * coarser output scale (the conv and dense layers are stored as int4 with 2^e-scaled integers instead, lower.ts).
+ * Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -84,5 +87,6 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });
+  fitOutputScales(g, qg);
   return out;
 }

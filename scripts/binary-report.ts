@@ -1,9 +1,9 @@
-// Low-bit report (issue #6, binary layers and low-bit depthwise): accuracy and size of ResNet-20 and
+// Binary / low-bit depthwise report (issue #6): accuracy and size of ResNet-20 and
 // MobileNetV1-w0.5 with naive (post-training) binary XNOR inner layers, and of MobileNetV1 with 2-bit / ternary /
 // BWN / XNOR depthwise layers (pointwise layers int8, then every inner layer low-bit). Calibration on
 // data_batch_1.bin (--calib-size, default 512; the method the toolkit's "auto" picks, once per model), evaluation
 // on all of test_batch.bin (--limit N for fewer), CIFAR mean / std as in scripts/ptq-report.ts.
-// Run: node --import tsx scripts/lowbit-report.ts [--limit N] [--calib-size N] [--models resnet20,mobilenetv1_w05]
+// Run: node --import tsx scripts/binary-report.ts [--limit N] [--calib-size N] [--models resnet20,mobilenetv1_w05]
 import { readFileSync } from "node:fs";
 import { evaluate, loadOnnx, modelPixels } from "../src/api.ts";
 import { chooseCalibration } from "../src/calibrate/index.ts";
@@ -11,6 +11,8 @@ import { normalizedFloats, readDataset } from "../src/data/index.ts";
 import type { Graph } from "../src/ir/graph.ts";
 import { lowerQuantized } from "../src/pack/lower.ts";
 import { writeQwm } from "../src/pack/qwm.ts";
+import { readQwm } from "../src/pack/read.ts";
+import { Op } from "../assembly/runtime/schema.ts";
 import { quantizeGraph, type Ranges } from "../src/quantize/graph.ts";
 import { applyLowBit } from "../src/quantize/lowbit.ts";
 import { applyXnor, binaryActStats, innerLayers } from "../src/quantize/binary.ts";
@@ -71,12 +73,17 @@ for (const m of models) {
   for (const c of CONFIGS[m] ?? []) {
     const qwm = await build(g, choice.ranges, floats, c);
     const e = await evaluate(qwm, test);
-    const row = `| ${m} | ${c.name} | ${(100 * e.accuracy).toFixed(2)}% | ${qwm.length.toLocaleString("en-US")} | ${e.weight_bytes.toLocaleString("en-US")} | ${e.compression_ratio.toFixed(2)}x | ${(e.bops / 1e9).toFixed(2)} |`;
+    // the layers as they run: a 2-bit / binary layer whose multiplier would reach 1 is stored as int4 / int8
+    // with its integers scaled by 2^e (src/pack/lower.ts), so count the ops
+    const count = new Map<string, number>();
+    for (const o of readQwm(qwm).ops) if (o.op !== Op.SignQb1 && (o.op >= Op.Conv2dQs4 || o.op === Op.Conv2dQs8 || o.op === Op.DwConv2dQs8 || o.op === Op.DenseQs8)) count.set(Op[o.op], (count.get(Op[o.op]) ?? 0) + 1);
+    const ops = [...count].map(([k, n]) => `${n} ${k}`).join(", ");
+    const row = `| ${m} | ${c.name} | ${(100 * e.accuracy).toFixed(2)}% | ${qwm.length.toLocaleString("en-US")} | ${e.weight_bytes.toLocaleString("en-US")} | ${e.compression_ratio.toFixed(2)}x | ${(e.bops / 1e9).toFixed(2)} | ${ops} |`;
     console.error(row);
     rows.push(row);
   }
 }
 console.log(`\nCIFAR-10 test accuracy (${test.images.length} images), calibration on the first ${calib.images.length} images of data_batch_1.bin, naive post-training\n`);
-console.log("| model | layers | top-1 | .qwm bytes | weight bytes | compression vs fp32 | G BOPs |");
-console.log("|---|---|---|---|---|---|---|");
+console.log("| model | layers | top-1 | .qwm bytes | weight bytes | compression vs fp32 | G BOPs | weighted ops |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);
