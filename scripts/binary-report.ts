@@ -4,6 +4,7 @@
 // data_batch_1.bin (--calib-size, default 512; the method the toolkit's "auto" picks, once per model), evaluation
 // on all of test_batch.bin (--limit N for fewer), CIFAR mean / std as in scripts/ptq-report.ts.
 // Run: node --import tsx scripts/binary-report.ts [--limit N] [--calib-size N] [--models resnet20,mobilenetv1_w05]
+//      [--configs REGEX] (only the rows whose name matches)
 import { readFileSync } from "node:fs";
 import { evaluate, loadOnnx, modelPixels } from "../src/api.ts";
 import { chooseCalibration } from "../src/calibrate/index.ts";
@@ -24,18 +25,23 @@ const shared = new URL("../../shared/", import.meta.url).pathname;
 const limit = opt("--limit") ? Number(opt("--limit")) : undefined;
 const calibSize = Number(opt("--calib-size") ?? 512);
 const models = (opt("--models") ?? "resnet20,mobilenetv1_w05").split(",");
+const only = opt("--configs") ? new RegExp(opt("--configs")!) : undefined; // a regex over the row names
 const FILE: Record<string, string> = { resnet20: "cifar10_resnet20_dev", vgg_small: "cifar10_vgg_small", mobilenetv1_w05: "cifar10_mobilenetv1_w05" };
 const PRE = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] };
 const test = readDataset(`${shared}datasets/cifar10/test_batch.bin`, { limit });
 const calib = readDataset(`${shared}datasets/cifar10/data_batch_1.bin`, { limit: calibSize });
 const wasm = readBuild("simd");
 
-type Config = { name: string; bits: number; format?: "uniform" | "ternary"; xnor?: boolean; depthwiseOnly?: boolean };
+type Config = { name: string; bits: number; format?: "uniform" | "ternary"; xnor?: boolean; depthwiseOnly?: boolean; only?: number[] };
 const CONFIGS: Record<string, Config[]> = {
   resnet20: [
     { name: "int8", bits: 8 },
     { name: "BWN inner layers (W1A8)", bits: 1 },
     { name: "XNOR inner layers (W1A1)", bits: 1, xnor: true },
+    // one binary layer at a time: what each costs on its own (the sanity check of the path: well above chance)
+    { name: "XNOR on inner layer 1 only", bits: 1, xnor: true, only: [0] },
+    { name: "XNOR on inner layer 8 only", bits: 1, xnor: true, only: [7] },
+    { name: "XNOR on inner layer 17 only", bits: 1, xnor: true, only: [16] },
   ],
   mobilenetv1_w05: [
     { name: "int8", bits: 8 },
@@ -54,7 +60,7 @@ async function build(g: Graph, ranges: Ranges, floats: Float32Array[], c: Config
   const qg = quantizeGraph(g, ranges);
   const isDw = (name: string) => g.nodes.some((n) => n.name === name && n.op === "conv" && n.groups !== 1);
   if (c.xnor) {
-    const names = innerLayers(g).filter((n) => !c.depthwiseOnly || isDw(n));
+    const names = innerLayers(g).filter((n, i) => (!c.depthwiseOnly || isDw(n)) && (!c.only || c.only.includes(i)));
     const inputs = names.map((name) => (g.nodes.find((n) => n.name === name) as { input: string }).input);
     applyXnor(g, qg, names, await binaryActStats(g, wasm, floats.slice(0, 64), inputs, qg.act));
   } else if (c.bits !== 8) {
@@ -70,7 +76,7 @@ for (const m of models) {
   const floats = px.map((p) => normalizedFloats(p, g.preprocess));
   const choice = await chooseCalibration(g, wasm, px, {});
   console.error(`${m}: calibration ${choice.method} on ${px.length} images`);
-  for (const c of CONFIGS[m] ?? []) {
+  for (const c of (CONFIGS[m] ?? []).filter((x) => !only || only.test(x.name))) {
     const qwm = await build(g, choice.ranges, floats, c);
     const e = await evaluate(qwm, test);
     // the layers as they run: a 2-bit / binary layer whose multiplier would reach 1 is stored as int4 / int8
