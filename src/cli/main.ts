@@ -21,8 +21,9 @@ Usage:
   qwasm quantize MODEL.onnx --calib DATA --out M.qwm [--calibration auto|minmax|percentile|mse|kl]
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
                  [--weights 8|4|3|2|1 [--weight-format uniform|ternary|kmeans|pow2] [--codebook per-channel|per-layer]
-                  [--low-bit-ends]] [--acts 8]   (3 bits: kmeans or pow2 only; kmeans 1..8 bits, pow2 3 or 4;
-                  --codebook: k-means tables per output channel, the default, or one per layer)
+                  [--low-bit-ends]] [--acts 8|1]   (3 bits: kmeans or pow2 only; kmeans 1..8 bits, pow2 3 or 4;
+                  --codebook: k-means tables per output channel, the default, or one per layer;
+                  --weights 1 --acts 1: binary XNOR layers, sign + XNOR-popcount; first conv and last layer 8-bit)
                  (a QDQ model needs no --calib: its own scales are used)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
@@ -163,12 +164,14 @@ async function run(a: Args): Promise<void> {
       const cbScope = str(a, "codebook") ?? "per-channel";
       if (cbScope !== "per-channel" && cbScope !== "per-layer") throw new QwmUsageError(`--codebook must be per-channel or per-layer; got '${cbScope}'`);
       if (str(a, "codebook") !== undefined && wfmt0 !== "kmeans") throw new QwmUsageError("--codebook goes with --weight-format kmeans");
-      if ((str(a, "acts") ?? "8") !== "8") throw new QwmUsageError("--acts: only 8-bit activations are supported");
+      const abits = str(a, "acts") ?? "8";
+      if (abits !== "8" && abits !== "1") throw new QwmUsageError(`--acts must be 8 or 1; got '${abits}'`);
+      if (abits === "1" && wbits !== 1) throw new QwmUsageError("--acts 1 (binary XNOR layers) needs --weights 1");
       const wfmt = str(a, "weight-format") ?? "uniform";
       if (!["uniform", "kmeans", "pow2", "ternary"].includes(wfmt)) throw new QwmUsageError(`--weight-format must be uniform, kmeans, pow2 or ternary; got '${wfmt}'`);
       if (wbits === 3 && wfmt !== "kmeans" && wfmt !== "pow2") throw new QwmUsageError("--weights 3 needs --weight-format kmeans or pow2");
       const r = await quantize(readFile(model, "model"), {
-        weightBits: wbits, weightFormat: wfmt as any, codebook: cbScope, keepEnds: !a.flags.has("low-bit-ends"),
+        weightBits: wbits, weightFormat: wfmt as any, codebook: cbScope, keepEnds: !a.flags.has("low-bit-ends"), actBits: Number(abits),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),

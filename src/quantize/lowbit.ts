@@ -9,12 +9,14 @@
 //                   of the table's scale max|centroid| / 127, so that execution is integer   (qlut ops)
 //   power-of-two    sign + exponent codes, one fixed table {0, +-2^0 .. +-2^(2^(b-1)-2)} (b = 3: {0, +-1, +-2,
 //                   +-4}; b = 4: up to +-64), scale = max|w| / 2^(2^(b-1)-2) per channel, nearest level (qlut ops)
-// Layers without a kernel for the asked representation keep a wider one (depthwise: uniform 4-bit, or int8 for
+// Uniform, ternary and binary representations have conv, dense and depthwise kernels (depthwise 2-bit / ternary /
+// BWN since 1.1's ops 37, 38). Codebooks have no depthwise kernel: such layers keep uniform 4-bit (or int8 for
 // codebooks of more than 4 bits) and say so.
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
 import type { Codebook } from "../pack/lowbit.ts";
 import { roundHalfAway, QwmQuantizeError } from "./params.ts";
+import { fitOutputScales } from "./binary.ts";
 
 export type WeightFormat = "uniform" | "ternary" | "kmeans" | "pow2";
 export type CodebookScope = "per-layer" | "per-channel";
@@ -26,6 +28,8 @@ export interface LowBitOptions {
   codebook?: CodebookScope;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
+  /** Only these layers (by name) take `bits`; the others stay int8 (default: every layer but the ends). */
+  only?: (name: string) => boolean;
 }
 
 const TINY = 1e-12;
@@ -185,8 +189,10 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
- * conv and the last layer when keepEnds (default). Depthwise layers take 4 bits at most (their only sub-8-bit
- * kernel). Returns the per-layer choice.
+ * conv and the last layer when keepEnds (default). Depthwise layers take the same representation (qs4, qs2 or
+ * qbw depthwise kernels); a 2-bit or binary depthwise layer whose requantization multiplier would reach 1 gets a
+ * coarser output scale (the conv and dense layers are stored as int4 with 2^e-scaled integers instead, lower.ts).
+ * Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -206,11 +212,10 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
-    const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
+    const ends = ((opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1)) || (opts.only !== undefined && !opts.only(n.name));
     let bits = ends ? 8 : opts.bits;
     const dw = n.op === "conv" && n.groups !== 1;
     if (dw && lut) bits = bits > 4 ? 8 : 4; // no codebook depthwise kernel: uniform 4-bit (or int8)
-    if (dw && bits < 4) bits = 4;
     const fmt = ends || (dw && lut) || bits !== opts.bits ? "uniform" : format;
     if (bits === 8 && fmt !== "kmeans") { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
     const lw = fmt === "kmeans" ? quantizeWeightsKmeans(n.weight, n.outChannels, bits, codebook)
@@ -219,5 +224,6 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });
+  fitOutputScales(g, qg);
   return out;
 }
