@@ -9,6 +9,7 @@ import { writeQwm } from "./pack/qwm.ts";
 import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type WeightFormat } from "./quantize/lowbit.ts";
+import { crossLayerEqualize, repairWeights, WEIGHT_CLIPS, type RepairReport, type CleReport } from "./quantize/repairs/index.ts";
 import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
@@ -55,6 +56,15 @@ export interface QuantizeOptions extends ModelOptions {
   weightFormat?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
   keepEnds?: boolean;
+  /** Post-training repairs (src/quantize/repairs/, docs/repairs.md); each needs calibration images. */
+  /** Cross-layer equalization + high-bias absorption on the float graph before calibration. */
+  cle?: boolean;
+  /** Empirical bias correction of every conv / dense layer. */
+  biasCorrection?: boolean;
+  /** Learned rounding (AdaRound); iterations per output channel (default 500). */
+  adaround?: boolean | { iterations?: number };
+  /** Clipping range of sub-8-bit uniform weights: MSE search or ACIQ. */
+  weightClip?: "mse" | "aciq";
   onProgress?: Progress;
 }
 
@@ -65,6 +75,8 @@ export interface QuantizeResult {
   method: CalibrationMethod | "model";
   scores?: MethodScore[];
   calibrationImages: number;
+  /** What the repairs did (absent when none was asked). */
+  repairs?: { cle?: CleReport } & RepairReport;
 }
 
 /** The uint8 pixels of the first `n` dataset images at the graph's input size. */
@@ -82,7 +94,13 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   const provenance = (method: string, n: number) => {
     g.provenance = { ...g.provenance, tool: `qwasm ${VERSION}`, quantization: "int8 activations per tensor (asymmetric), int8 weights " + (perChannel ? "per channel" : "per tensor") + " (symmetric)", calibration: method, calibrationImages: n };
   };
+  const wantRepairs = !!(opts.cle || opts.biasCorrection || opts.adaround || opts.weightClip);
+  if (opts.weightClip !== undefined && !WEIGHT_CLIPS.includes(opts.weightClip)) throw new QwmUsageError(`weightClip must be ${WEIGHT_CLIPS.join(" or ")}; got '${opts.weightClip}'`);
+  if (typeof opts.adaround === "object" && opts.adaround.iterations !== undefined && !(Number.isInteger(opts.adaround.iterations) && opts.adaround.iterations >= 1)) {
+    throw new QwmUsageError(`adaround iterations must be a positive integer; got ${opts.adaround.iterations}`);
+  }
   if (!opts.calib) {
+    if (wantRepairs) throw new QwmUsageError("the repairs (cle, bias correction, adaround, weight clip) need calibration images (--calib)");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
     provenance("from the model (QDQ)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
@@ -90,6 +108,13 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   }
   const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
+  const floats = () => px.map((p) => normalizedFloats(p, g.preprocess));
+  let cleReport: CleReport | undefined;
+  if (opts.cle) {
+    opts.onProgress?.(0, 1, "cross-layer equalization");
+    cleReport = await crossLayerEqualize(g, wasm, floats());
+    opts.onProgress?.(1, 1, "cross-layer equalization");
+  }
   opts.onProgress?.(0, 1, "calibrating");
   let method: CalibrationMethod, scores: MethodScore[] | undefined, ranges;
   const calibration = opts.calibration ?? "auto";
@@ -100,18 +125,33 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     ranges = choice.ranges;
   } else {
     method = calibration;
-    ranges = await calibrate(g, wasm, px.map((p) => normalizedFloats(p, g.preprocess)), method, { percentile: opts.percentile });
+    ranges = await calibrate(g, wasm, floats(), method, { percentile: opts.percentile });
   }
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
   const qg = quantizeGraph(g, ranges, { perChannel });
   if (opts.weightBits !== undefined && opts.weightBits !== 8) {
-    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, keepEnds: opts.keepEnds });
+    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, keepEnds: opts.keepEnds, perTensor: opts.perTensor });
     const low = choice.filter((c) => c.bits !== 8);
-    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
+    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (${opts.adaround ? "learned" : "naive"} ${perChannel ? "per-channel" : "per-tensor"} rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
       `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (low.some((c) => c.bits !== opts.weightBits) ? "; depthwise at 4 bits" : "") };
   }
-  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length };
+  let repairs: QuantizeResult["repairs"];
+  if (wantRepairs) {
+    const r = await repairWeights(g, qg, wasm, floats(), {
+      weightClip: opts.weightClip, perTensor: opts.perTensor, adaround: opts.adaround, biasCorrection: opts.biasCorrection,
+      onProgress: (d, t, what) => opts.onProgress?.(d, t, what),
+    });
+    repairs = { cle: cleReport, ...r };
+    // provenance: which repairs ran, with their settings
+    g.provenance = { ...g.provenance, repairs: {
+      ...(cleReport ? { cle: `cross-layer equalization of ${cleReport.pairs} layer pairs in ${cleReport.sweeps} sweeps (${cleReport.relu6ToRelu} ReLU6 -> ReLU), high-bias absorption on ${cleReport.absorbed} channels` } : {}),
+      ...(r.weightClip ? { weightClip: `${r.weightClip.method} on ${r.weightClip.layers} sub-8-bit layers` } : {}),
+      ...(r.adaround ? { adaround: `${r.adaround.iterations} iterations per channel on ${r.adaround.layers.length} layers (lambda 0.3, beta 20 -> 2), inputs from the float network` } : {}),
+      ...(r.biasCorrection ? { biasCorrection: `empirical, ${r.biasCorrection.layers} layers, inputs from the float network` } : {}),
+    } };
+  }
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, repairs };
 }
 
 /** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */

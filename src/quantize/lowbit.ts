@@ -16,14 +16,21 @@ export interface LowBitOptions {
   format?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
+  /** One scale per layer instead of one per output channel. */
+  perTensor?: boolean;
 }
 
 export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string }
 
 const TINY = 1e-12;
 
-/** Per-channel naive rounding of `w` ([N][rest]) to the representation of `bits` / `format`. */
-export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, format: WeightFormat = "uniform"): LayerWeights {
+/** Naive rounding of `w` ([N][rest]) to the representation of `bits` / `format`, per channel or per tensor. */
+export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, format: WeightFormat = "uniform", perTensor = false): LayerWeights {
+  if (perTensor && N > 1) {
+    // the whole tensor as one channel: one scale, the same codes
+    const one = quantizeWeightsLowBit(w, 1, bits, format);
+    return { ...one, scales: new Float32Array(N).fill(one.scales[0]) };
+  }
   const per = w.length / N;
   const q = new Int8Array(w.length);
   const scales = new Float32Array(N);
@@ -80,7 +87,7 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
     const dw = n.op === "conv" && n.groups !== 1;
     if (dw && bits < 4) bits = 4;
     if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
-    const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform");
+    const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform", opts.perTensor);
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });
