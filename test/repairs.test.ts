@@ -42,7 +42,7 @@ function chainNet(seed = 3): Graph {
   const win = (k: number, p: number) => ({ kernel: [k, k] as [number, number], stride: [1, 1] as [number, number], pads: [p, p, p, p] as [number, number, number, number], dilation: [1, 1] as [number, number] });
   const nodes: Node[] = [
     { op: "conv", name: "a", input: "input", output: "a", ...win(3, 1), groups: 1, outChannels: 6, act: "relu", weight: w(6 * 27, 27, uneven, 27), bias: Float32Array.from({ length: 6 }, () => 0.1 * gauss(r)) },
-    { op: "conv", name: "b", input: "a", output: "b", ...win(3, 1), groups: 1, outChannels: 8, act: "relu6", weight: w(8 * 54, 54, uneven, 54).map((x) => x * 0.3), bias: Float32Array.from({ length: 8 }, () => 0.1 * gauss(r)) },
+    { op: "conv", name: "b", input: "a", output: "b", ...win(3, 1), groups: 1, outChannels: 8, act: "relu6", weight: w(8 * 54, 54, uneven, 54).map((x) => x * 0.05), bias: Float32Array.from({ length: 8 }, () => 0.1 * gauss(r)) },
     { op: "maxpool", name: "mp", input: "b", output: "mp", kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] },
     { op: "flatten", name: "fl", input: "mp", output: "fl" },
     { op: "dense", name: "d1", input: "fl", output: "d1", act: "relu", outChannels: 12, weight: w(12 * 128, 128, uneven, 128), bias: Float32Array.from({ length: 12 }, () => 0.1 * gauss(r)) },
