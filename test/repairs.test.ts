@@ -4,7 +4,10 @@
 // weights, the API / CLI options and their typed errors. Small graphs and the bundled model on few images.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Graph, Node } from "../src/ir/graph.ts";
 import { lowerFloat } from "../src/pack/lower.ts";
 import { writeQwm } from "../src/pack/qwm.ts";
@@ -263,6 +266,40 @@ testIf(haveFashion(), "quantize(): every repair at W4A8 on the bundled model, re
   await rejects({ weightClip: "max" }, /weightClip must be mse or aciq/);
   await rejects({ adaround: { iterations: 0 } }, /adaround iterations must be a positive integer/);
   await rejects({ calib: undefined, cle: true }, /need calibration images/);
+});
+
+const qwasm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+testIf(haveFashion(), "CLI: --cle --bias-correction --adaround --adaround-iters --weight-clip parse, run, show in --help; mistakes are one clear line", "bundled Fashion-MNIST model or models/data missing", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "qwasm-repairs-"));
+  const out = join(tmp, "r.qwm");
+  const base = ["quantize", "models/fashion_mnist_dsres.onnx", "--calib", "models/data/fashion-train256-images-idx3-ubyte.gz", "--calib-size", "32",
+    "--calibration", "minmax", "--mean", "0.286", "--std", "0.353", "--out", out];
+  const ok = qwasm(...base, "--weights", "4", "--per-tensor", "--cle", "--bias-correction", "--adaround", "--adaround-iters", "20", "--weight-clip", "aciq", "--json");
+  assert.is(ok.code, 0, ok.err);
+  const j = JSON.parse(ok.out);
+  assert.equal(Object.keys(j.repairs).sort(), ["adaround", "biasCorrection", "cle", "weightClip"]);
+  assert.match(j.repairs.adaround, /^20 iterations/);
+  assert.match(j.repairs.weightClip, /^aciq/);
+  const prov = readQwm(new Uint8Array(readFileSync(out))).provenance as any;
+  assert.match(prov.weights, /per-tensor/);
+  const help = qwasm("quantize", "--help");
+  for (const f of ["--cle", "--bias-correction", "--adaround", "--adaround-iters", "--weight-clip"]) assert.ok(help.out.includes(f), f);
+  const cases: [string[], RegExp][] = [
+    [[...base, "--weight-clip", "max"], /--weight-clip must be mse or aciq; got 'max'/],
+    [[...base, "--adaround", "--adaround-iters", "0"], /--adaround-iters must be an integer in 1\.\./],
+    [[...base, "--adaround-iters", "5"], /--adaround-iters goes with --adaround/],
+    [["quantize", "models/fashion_mnist_dsres.onnx", "--out", out, "--cle"], /need calibration images/],
+  ];
+  for (const [args, re] of cases) {
+    const r = qwasm(...args);
+    assert.is(r.code, 2, `${args.join(" ")}: exit ${r.code} ${r.err}`);
+    assert.match(r.err, re);
+    assert.is(r.err.trim().split("\n").length, 1, r.err);
+  }
 });
 
 test.run();
