@@ -8,7 +8,8 @@
 // Each row: accuracy, .qwm bytes, weight bytes, compression of the weights against fp32, quantize seconds.
 // Prints a Markdown table per model and writes bench/repairs-results.json.
 // Flags: --limit N (test images), --calib-size N, --models a,b (resnet20,vgg_small,mobilenetv1_w05,fashion),
-// --rows substr,substr (only rows whose name contains one), --adaround-iters N (default: the library's).
+// --rows substr,substr (only rows whose name contains one), --adaround-iters N (default: the library's),
+// --calibration METHOD (activation calibration of every row, default minmax).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { evaluate, floatQwm, quantize, type QuantizeOptions } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
@@ -23,6 +24,7 @@ const models = (opt("--models") ?? "resnet20,mobilenetv1_w05,vgg_small,fashion")
 const rowFilter = opt("--rows")?.split(",");
 const iters = opt("--adaround-iters") ? Number(opt("--adaround-iters")) : undefined;
 const adaround = iters ? { iterations: iters } : true;
+const calibration = (opt("--calibration") ?? "minmax") as QuantizeOptions["calibration"];
 
 const CIFAR_PRE = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] };
 const FASHION_PRE = { mean: [0.286], std: [0.353] };
@@ -68,20 +70,25 @@ const ROWS: [string, QuantizeOptions][] = [
 
 const f4 = (x: number) => x.toFixed(4);
 const results: Record<string, any> = {};
+// written after every row, so a long run that is stopped keeps what it measured
+const save = () => {
+  mkdirSync(new URL("../bench/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("../bench/repairs-results.json", import.meta.url), JSON.stringify({ results }, null, 1));
+};
 for (const m of models) {
   const src = SOURCES[m]();
   const onnx = readFileSync(src.onnx);
   const test = readDataset(src.test, { limit });
   const calib = readDataset(src.calib, { limit: calibSize });
   const fp = await evaluate(floatQwm(onnx, { preprocess: src.pre }), test);
-  const r: any = { test_images: test.images.length, calibration_images: calib.images.length, fp32: fp.accuracy, fp32_weight_bytes: fp.weight_bytes, ort_fp32: src.anchor, rows: {} };
+  const r: any = results[m] = { test_images: test.images.length, calibration_images: calib.images.length, fp32: fp.accuracy, fp32_weight_bytes: fp.weight_bytes, ort_fp32: src.anchor, rows: {} };
   console.error(`${m}: fp32 ${f4(fp.accuracy)} on ${test.images.length} images`);
   for (const [name, o] of ROWS) {
     if (rowFilter && !rowFilter.some((f) => name.includes(f))) continue;
     const t0 = performance.now();
     let q;
     try {
-      q = await quantize(onnx, { calib, calibration: "minmax", calibSize, preprocess: src.pre, ...o });
+      q = await quantize(onnx, { calib, calibration, calibSize, preprocess: src.pre, ...o });
     } catch (e: any) {
       r.rows[name] = { error: `${e.name}: ${e.message}` };
       console.error(`${m} ${name}: not available (${e.message})`);
@@ -90,21 +97,22 @@ for (const m of models) {
     const secs = (performance.now() - t0) / 1000;
     const e = await evaluate(q.qwm, test);
     r.rows[name] = { accuracy: e.accuracy, drop: fp.accuracy - e.accuracy, bytes: q.qwm.length, weight_bytes: e.weight_bytes, compression: e.compression_ratio, quantize_s: secs, repairs: q.repairs };
+    save();
     console.error(`${m} ${name}: ${f4(e.accuracy)} (${(e.accuracy - fp.accuracy >= 0 ? "+" : "") + (e.accuracy - fp.accuracy).toFixed(4)}) ${q.qwm.length} B, x${e.compression_ratio.toFixed(2)}, ${secs.toFixed(1)} s`);
   }
   // CLE keeps the float function: the fp32 accuracy of the equalized float graph (ReLU6 -> ReLU included)
   if (!rowFilter || rowFilter.some((f) => "fp32 after CLE".includes(f))) {
-    const q = await quantize(onnx, { calib, calibration: "minmax", calibSize, preprocess: src.pre, cle: true });
+    const q = await quantize(onnx, { calib, calibration, calibSize, preprocess: src.pre, cle: true });
     const { lowerFloat } = await import("../src/pack/lower.ts");
     const { writeQwm } = await import("../src/pack/qwm.ts");
     r.fp32_after_cle = (await evaluate(writeQwm(lowerFloat(q.graph).program), test)).accuracy;
     console.error(`${m} fp32 after CLE: ${f4(r.fp32_after_cle)}`);
+    save();
   }
-  results[m] = r;
 }
 
 for (const [m, r] of Object.entries(results)) {
-  console.log(`\n### ${m}: test ${r.test_images} images, calibration ${r.calibration_images} images (min-max)\n`);
+  console.log(`\n### ${m}: test ${r.test_images} images, calibration ${r.calibration_images} images (${calibration})\n`);
   console.log(`fp32 ${f4(r.fp32)}${r.ort_fp32 ? ` (ORT ${f4(r.ort_fp32)})` : ""}, fp32 weights ${r.fp32_weight_bytes} B${r.fp32_after_cle !== undefined ? `; fp32 after CLE ${f4(r.fp32_after_cle)}` : ""}\n`);
   console.log("| configuration | top-1 | vs fp32 | .qwm bytes | weight bytes | compression | quantize s |");
   console.log("|---|---|---|---|---|---|---|");
