@@ -56,8 +56,10 @@ export interface QuantizeOptions extends ModelOptions {
   weightFormat?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
   keepEnds?: boolean;
-  /** Post-training repairs (src/quantize/repairs/, docs/repairs.md); each needs calibration images. */
-  /** Cross-layer equalization + high-bias absorption on the float graph before calibration. */
+  /**
+   * Post-training repairs (src/quantize/repairs/, docs/repairs.md), each needing calibration images:
+   * cross-layer equalization + high-bias absorption on the float graph before calibration.
+   */
   cle?: boolean;
   /** Empirical bias correction of every conv / dense layer. */
   biasCorrection?: boolean;
@@ -108,7 +110,8 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   }
   const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
-  const floats = () => px.map((p) => normalizedFloats(p, g.preprocess));
+  let normalized: Float32Array[] | undefined;
+  const floats = () => (normalized ??= px.map((p) => normalizedFloats(p, g.preprocess)));
   let cleReport: CleReport | undefined;
   if (opts.cle) {
     opts.onProgress?.(0, 1, "cross-layer equalization");
@@ -140,7 +143,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   if (wantRepairs) {
     const r = await repairWeights(g, qg, wasm, floats(), {
       weightClip: opts.weightClip, perTensor: opts.perTensor, adaround: opts.adaround, biasCorrection: opts.biasCorrection,
-      onProgress: (d, t, what) => opts.onProgress?.(d, t, what),
+      onProgress: opts.onProgress,
     });
     repairs = { cle: cleReport, ...r };
     // provenance: which repairs ran, with their settings
