@@ -9,7 +9,8 @@
 // Prints a Markdown table per model and writes bench/repairs-results.json.
 // Flags: --limit N (test images), --calib-size N, --models a,b (resnet20,vgg_small,mobilenetv1_w05,fashion),
 // --rows substr,substr (only rows whose name contains one), --adaround-iters N (default: the library's),
-// --calibration METHOD (activation calibration of every row, default minmax).
+// --calibration METHOD (activation calibration of every row, default minmax), --print FILE (only print the
+// tables of a saved bench/repairs-results.json).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { evaluate, floatQwm, quantize, type QuantizeOptions } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
@@ -69,13 +70,15 @@ const ROWS: [string, QuantizeOptions][] = [
 ];
 
 const f4 = (x: number) => x.toFixed(4);
-const results: Record<string, any> = {};
+// --print FILE: only print the tables of a saved results file (a run that was stopped keeps its rows)
+const printOnly = opt("--print");
+const results: Record<string, any> = printOnly ? JSON.parse(readFileSync(printOnly, "utf8")).results : {};
 // written after every row, so a long run that is stopped keeps what it measured
 const save = () => {
   mkdirSync(new URL("../bench/", import.meta.url), { recursive: true });
   writeFileSync(new URL("../bench/repairs-results.json", import.meta.url), JSON.stringify({ results }, null, 1));
 };
-for (const m of models) {
+for (const m of printOnly ? [] : models) {
   const src = SOURCES[m]();
   const onnx = readFileSync(src.onnx);
   const test = readDataset(src.test, { limit });
@@ -129,5 +132,7 @@ const goal = (m: string, d: number) => {
 };
 const goals = { resnet20: goal("resnet20", 0.008), mobilenetv1_w05: goal("mobilenetv1_w05", 0.02) };
 console.log(`\ngoals (best W4A8 per-channel with repairs): ${JSON.stringify(goals)}`);
-mkdirSync(new URL("../bench/", import.meta.url), { recursive: true });
-writeFileSync(new URL("../bench/repairs-results.json", import.meta.url), JSON.stringify({ results, goals }, null, 1));
+if (!printOnly) {
+  mkdirSync(new URL("../bench/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("../bench/repairs-results.json", import.meta.url), JSON.stringify({ results, goals }, null, 1));
+}
