@@ -10,6 +10,7 @@ import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.t
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type CodebookScope, type WeightFormat } from "./quantize/lowbit.ts";
 import { applyXnor, binaryActStats, innerLayers } from "./quantize/binary.ts";
+import { crossLayerEqualize, repairWeights, WEIGHT_CLIPS, type RepairReport, type CleReport } from "./quantize/repairs/index.ts";
 import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
@@ -63,6 +64,17 @@ export interface QuantizeOptions extends ModelOptions {
    * XNOR-popcount conv / depthwise / dense, src/quantize/binary.ts) instead of BWN.
    */
   actBits?: number;
+  /**
+   * Post-training repairs (src/quantize/repairs/, docs/repairs.md), each needing calibration images:
+   * cross-layer equalization + high-bias absorption on the float graph before calibration.
+   */
+  cle?: boolean;
+  /** Empirical bias correction of every conv / dense layer. */
+  biasCorrection?: boolean;
+  /** Learned rounding (AdaRound); iterations per output channel (default 500). */
+  adaround?: boolean | { iterations?: number };
+  /** Clipping range of sub-8-bit uniform weights: MSE search or ACIQ. */
+  weightClip?: "mse" | "aciq";
   onProgress?: Progress;
 }
 
@@ -75,6 +87,8 @@ export interface QuantizeResult {
   calibrationImages: number;
   /** The weights and activation parameters that were packed (the report's histograms read them). */
   quantized: QuantizedGraph;
+  /** What the repairs did (absent when none was asked). */
+  repairs?: { cle?: CleReport } & RepairReport;
 }
 
 /** The uint8 pixels of the first `n` dataset images at the graph's input size. */
@@ -92,7 +106,13 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   const provenance = (method: string, n: number) => {
     g.provenance = { ...g.provenance, tool: `qwasm ${VERSION}`, quantization: "int8 activations per tensor (asymmetric), int8 weights " + (perChannel ? "per channel" : "per tensor") + " (symmetric)", calibration: method, calibrationImages: n };
   };
+  const wantRepairs = !!(opts.cle || opts.biasCorrection || opts.adaround || opts.weightClip);
+  if (opts.weightClip !== undefined && !WEIGHT_CLIPS.includes(opts.weightClip)) throw new QwmUsageError(`weightClip must be ${WEIGHT_CLIPS.join(" or ")}; got '${opts.weightClip}'`);
+  if (typeof opts.adaround === "object" && opts.adaround.iterations !== undefined && !(Number.isInteger(opts.adaround.iterations) && opts.adaround.iterations >= 1)) {
+    throw new QwmUsageError(`adaround iterations must be a positive integer; got ${opts.adaround.iterations}`);
+  }
   if (!opts.calib) {
+    if (wantRepairs) throw new QwmUsageError("the repairs (cle, bias correction, adaround, weight clip) need calibration images (--calib)");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
     provenance("from the model (QDQ)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
@@ -100,6 +120,14 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   }
   const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
+  let normalized: Float32Array[] | undefined;
+  const floats = () => (normalized ??= px.map((p) => normalizedFloats(p, g.preprocess)));
+  let cleReport: CleReport | undefined;
+  if (opts.cle) {
+    opts.onProgress?.(0, 1, "cross-layer equalization");
+    cleReport = await crossLayerEqualize(g, wasm, floats());
+    opts.onProgress?.(1, 1, "cross-layer equalization");
+  }
   opts.onProgress?.(0, 1, "calibrating");
   let method: CalibrationMethod, scores: MethodScore[] | undefined, ranges;
   const calibration = opts.calibration ?? "auto";
@@ -110,7 +138,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     ranges = choice.ranges;
   } else {
     method = calibration;
-    ranges = await calibrate(g, wasm, px.map((p) => normalizedFloats(p, g.preprocess)), method, { percentile: opts.percentile });
+    ranges = await calibrate(g, wasm, floats(), method, { percentile: opts.percentile });
   }
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
@@ -126,15 +154,30 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     g.provenance = { ...g.provenance, weights: `binary XNOR (+-1 weights and activations, sign at the real zero, alpha = mean|w| per channel, two-level activation fit from ${Math.min(64, px.length)} images, naive post-training) on ${choice.length} of ${all.length} conv/dense layers; ` +
       `8-bit: ${all.filter((n) => !names.includes(n.name)).map((n) => n.name).join(", ") || "none"}` };
   } else if (opts.weightBits !== undefined && (opts.weightBits !== 8 || opts.weightFormat === "kmeans")) {
-    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, codebook: opts.codebook, keepEnds: opts.keepEnds });
+    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, codebook: opts.codebook, keepEnds: opts.keepEnds, perTensor: opts.perTensor });
     const fmt = opts.weightFormat ?? "uniform";
     const low = choice.filter((c) => c.format === fmt && c.bits === opts.weightBits);
-    const how = fmt === "kmeans" ? `k-means codebook, ${opts.codebook ?? "per-channel"}` : fmt === "pow2" ? "power-of-two, nearest level" : "naive per-channel rounding";
+    const how = fmt === "kmeans" ? `k-means codebook, ${opts.codebook ?? "per-channel"}` : fmt === "pow2" ? "power-of-two, nearest level" : `${opts.adaround ? "learned" : "naive"} ${perChannel ? "per-channel" : "per-tensor"} rounding`;
     const other = choice.filter((c) => !low.includes(c) && c.bits !== 8);
     g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${fmt} (${how}) on ${low.length} of ${choice.length} conv/dense layers; ` +
       `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (other.length ? `; depthwise at ${other[0].bits}-bit ${other[0].format}` : "") };
   }
-  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, quantized: qg };
+  let repairs: QuantizeResult["repairs"];
+  if (wantRepairs) {
+    const r = await repairWeights(g, qg, wasm, floats(), {
+      weightClip: opts.weightClip, perTensor: opts.perTensor, adaround: opts.adaround, biasCorrection: opts.biasCorrection,
+      onProgress: opts.onProgress,
+    });
+    repairs = { cle: cleReport, ...r };
+    // provenance: which repairs ran, with their settings
+    g.provenance = { ...g.provenance, repairs: {
+      ...(cleReport ? { cle: `cross-layer equalization of ${cleReport.pairs} layer pairs in ${cleReport.sweeps} sweeps (${cleReport.relu6ToRelu} ReLU6 -> ReLU), high-bias absorption on ${cleReport.absorbed} channels` } : {}),
+      ...(r.weightClip ? { weightClip: `${r.weightClip.method} on ${r.weightClip.layers} sub-8-bit layers` } : {}),
+      ...(r.adaround ? { adaround: `${r.adaround.iterations} iterations per channel on ${r.adaround.layers.length} layers (lambda 0.3, beta 20 -> 2), inputs from the float network` } : {}),
+      ...(r.biasCorrection ? { biasCorrection: `empirical, ${r.biasCorrection.layers} layers, inputs from the float network` } : {}),
+    } };
+  }
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, repairs, quantized: qg };
 }
 
 /** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */

@@ -24,6 +24,7 @@ Usage:
                   [--low-bit-ends]] [--acts 8|1]   (3 bits: kmeans or pow2 only; kmeans 1..8 bits, pow2 3 or 4;
                   --codebook: k-means tables per output channel, the default, or one per layer;
                   --weights 1 --acts 1: binary XNOR layers, sign + XNOR-popcount; first conv and last layer 8-bit)
+                 [--cle] [--bias-correction] [--adaround [--adaround-iters N]] [--weight-clip mse|aciq]
                  (a QDQ model needs no --calib: its own scales are used)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
@@ -41,11 +42,20 @@ Usage:
 
 DATA: a CIFAR-10 batch (*.bin), an IDX images file (MNIST / Fashion-MNIST, .gz or not; the labels file is
 found by the standard naming or given with --labels-file), or a folder of PNG / JPEG images with one
-sub-folder per class. --labels FILE: class names, one per line.`;
+sub-folder per class. --labels FILE: class names, one per line.
+
+Post-training repairs of quantize (composable, any --weights, with --per-tensor too; they use the --calib
+images and are recorded in the .qwm's provenance; docs/repairs.md):
+  --cle                cross-layer equalization of consecutive conv / depthwise / dense layers (through ReLU,
+                       max pool, flatten; a ReLU6 in a pair becomes ReLU) + high-bias absorption, on the float model
+  --bias-correction    empirical bias correction: E[W x] - E[W_q x] per output channel, folded into the bias
+  --adaround           learned rounding (AdaRound) by layer-wise reconstruction, --adaround-iters N Adam
+                       iterations per channel (default 500; cost N x channels x K^2 per layer, progress shown)
+  --weight-clip M      clipping range of sub-8-bit uniform weights: mse (search) or aciq (analytical)`;
 
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
-const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends"]);
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround"]);
 
 function parse(argv: string[]): Args {
   const pos: string[] = [];
@@ -69,7 +79,8 @@ function parse(argv: string[]): Args {
 }
 
 const ALLOWED: Record<string, string[]> = {
-  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "codebook", "low-bit-ends"],
+  quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "codebook", "low-bit-ends",
+    "cle", "bias-correction", "adaround", "adaround-iters", "weight-clip"],
   eval: ["data", "limit", "json", "mean", "std", "labels", "labels-file", "batch"],
   inspect: ["json"],
   classify: ["top", "json"],
@@ -170,7 +181,13 @@ async function run(a: Args): Promise<void> {
       const wfmt = str(a, "weight-format") ?? "uniform";
       if (!["uniform", "kmeans", "pow2", "ternary"].includes(wfmt)) throw new QwmUsageError(`--weight-format must be uniform, kmeans, pow2 or ternary; got '${wfmt}'`);
       if (wbits === 3 && wfmt !== "kmeans" && wfmt !== "pow2") throw new QwmUsageError("--weights 3 needs --weight-format kmeans or pow2");
+      const clip = str(a, "weight-clip");
+      if (clip !== undefined && clip !== "mse" && clip !== "aciq") throw new QwmUsageError(`--weight-clip must be mse or aciq; got '${clip}'`);
+      const adaIters = int(a, "adaround-iters", 1);
+      if (adaIters !== undefined && !a.flags.has("adaround")) throw new QwmUsageError("--adaround-iters goes with --adaround");
       const r = await quantize(readFile(model, "model"), {
+        cle: a.flags.has("cle"), biasCorrection: a.flags.has("bias-correction"), weightClip: clip as "mse" | "aciq" | undefined,
+        adaround: a.flags.has("adaround") ? (adaIters !== undefined ? { iterations: adaIters } : true) : false,
         weightBits: wbits, weightFormat: wfmt as any, codebook: cbScope, keepEnds: !a.flags.has("low-bit-ends"), actBits: Number(abits),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
@@ -178,11 +195,13 @@ async function run(a: Args): Promise<void> {
       });
       writeFileAtomic(dest, r.qwm); // a temporary file renamed over dest: an interrupted run leaves the old one
       const d = describe(r.qwm);
-      out({ out: dest, bytes: r.qwm.length, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length },
+      const repairs = d.contents.provenance?.repairs as Record<string, string> | undefined;
+      out({ out: dest, bytes: r.qwm.length, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length, repairs },
         () => [
           `wrote ${dest}: ${r.qwm.length} bytes (${kib(r.qwm.length)}), ${d.layers.length} ops, weights ${kib(d.contents.weightsBytes)} (fp32 ${kib(d.params * 4)})`,
           r.method === "model" ? "quantization: the model's own (QDQ) scales" : `calibration: ${r.method} on ${r.calibrationImages} images`,
           ...(r.scores ?? []).map((s) => `  ${s.method.padEnd(10)} held-out agreement with fp32 ${pct(s.agreement)}, logits MSE ${s.mse.toExponential(2)}`),
+          ...Object.entries(repairs ?? {}).map(([k, v]) => `repair ${k}: ${v}`),
         ].join("\n"));
       return;
     }

@@ -30,6 +30,8 @@ export interface LowBitOptions {
   keepEnds?: boolean;
   /** Only these layers (by name) take `bits`; the others stay int8 (default: every layer but the ends). */
   only?: (name: string) => boolean;
+  /** One scale per layer instead of one per output channel. */
+  perTensor?: boolean;
 }
 
 const TINY = 1e-12;
@@ -148,8 +150,13 @@ export function quantizeWeightsPow2(w: Float32Array, N: number, bits: number): L
 }
 
 
-/** Per-channel naive rounding of `w` ([N][rest]) to the representation of `bits` / `format`. */
-export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, format: WeightFormat = "uniform"): LayerWeights {
+/** Naive rounding of `w` ([N][rest]) to the representation of `bits` / `format`, per channel or per tensor. */
+export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, format: WeightFormat = "uniform", perTensor = false): LayerWeights {
+  if (perTensor && N > 1) {
+    // the whole tensor as one channel: one scale, the same codes
+    const one = quantizeWeightsLowBit(w, 1, bits, format);
+    return { ...one, scales: new Float32Array(N).fill(one.scales[0]) };
+  }
   const per = w.length / N;
   const q = new Int8Array(w.length);
   const scales = new Float32Array(N);
@@ -220,7 +227,7 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
     if (bits === 8 && fmt !== "kmeans") { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
     const lw = fmt === "kmeans" ? quantizeWeightsKmeans(n.weight, n.outChannels, bits, codebook)
       : fmt === "pow2" ? quantizeWeightsPow2(n.weight, n.outChannels, bits)
-      : quantizeWeightsLowBit(n.weight, n.outChannels, bits, fmt);
+      : quantizeWeightsLowBit(n.weight, n.outChannels, bits, fmt, opts.perTensor);
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });
