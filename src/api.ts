@@ -9,10 +9,12 @@ import { writeQwm } from "./pack/qwm.ts";
 import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type WeightFormat } from "./quantize/lowbit.ts";
-import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
+import type { CalibrationMethod, MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
 import { readBuild } from "./wasm/module.ts";
+import { calibrationRanges, measureSensitivity, splitHeldOut, weightLayers, type SensitivityTable } from "./quantize/sensitivity.ts";
+import { chooseBits, type MixedChoice } from "./quantize/mixed.ts";
 
 export const VERSION = "0.1.0";
 
@@ -53,8 +55,17 @@ export interface QuantizeOptions extends ModelOptions {
   weightBits?: number;
   /** Sub-8-bit representation: uniform (default) or ternary (2 bits); kmeans / pow2 are not implemented yet. */
   weightFormat?: WeightFormat;
-  /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
+  /** Keep the first conv and the last layer at 8 bits when weightBits < 8 or in the mixed search (default true). */
   keepEnds?: boolean;
+  /**
+   * Mixed precision (src/quantize/mixed.ts): bits per layer chosen from a sensitivity table measured on held-out
+   * calibration images so that the .qwm weights section (1 KiB = 1024 bytes) fits this budget...
+   */
+  sizeBudgetKiB?: number;
+  /** ...or so that the parameter-weighted average weight bits are at most this. */
+  avgBits?: number;
+  /** Explicit bits (8, 4, 2, 1) of named conv / dense layers; with a budget, these layers are not searched. */
+  bitsPerLayer?: Record<string, number>;
   onProgress?: Progress;
 }
 
@@ -65,6 +76,8 @@ export interface QuantizeResult {
   method: CalibrationMethod | "model";
   scores?: MethodScore[];
   calibrationImages: number;
+  /** With a budget: the sensitivity table and the search's choice. */
+  mixed?: { table: SensitivityTable; choice: MixedChoice };
 }
 
 /** The uint8 pixels of the first `n` dataset images at the graph's input size. */
@@ -83,35 +96,55 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     g.provenance = { ...g.provenance, tool: `qwasm ${VERSION}`, quantization: "int8 activations per tensor (asymmetric), int8 weights " + (perChannel ? "per channel" : "per tensor") + " (symmetric)", calibration: method, calibrationImages: n };
   };
   if (!opts.calib) {
+    if (opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined) throw new QwmUsageError("mixed precision (a size budget or average bits) needs calibration images (--calib) to measure layer sensitivity");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
     provenance("from the model (QDQ)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
     return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0 };
   }
-  const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
+  const budget = opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined;
+  if (budget && opts.weightBits !== undefined && opts.weightBits !== 8) throw new QwmUsageError("a size budget or average bits chooses the bits per layer: leave the weights at 8 (no --weights)");
+  const calibSize = opts.calibSize ?? 256;
+  // mixed precision scores on held-apart images: the calibration set's images after calibSize (else its last quarter)
+  const split = budget ? splitHeldOut(g, opts.calib, calibSize, 256) : { cal: modelPixels(g, opts.calib, calibSize), val: [] };
+  const px = split.cal;
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
   opts.onProgress?.(0, 1, "calibrating");
-  let method: CalibrationMethod, scores: MethodScore[] | undefined, ranges;
-  const calibration = opts.calibration ?? "auto";
-  if (calibration === "auto") {
-    const choice = await chooseCalibration(g, wasm, px, { percentile: opts.percentile, quantize: { perChannel } });
-    method = choice.method;
-    scores = choice.scores;
-    ranges = choice.ranges;
-  } else {
-    method = calibration;
-    ranges = await calibrate(g, wasm, px.map((p) => normalizedFloats(p, g.preprocess)), method, { percentile: opts.percentile });
-  }
+  const wasmModule = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
+  const cal = await calibrationRanges(g, wasmModule, px, { calibration: opts.calibration, percentile: opts.percentile, perChannel });
+  const method = cal.method, scores = cal.scores;
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
-  const qg = quantizeGraph(g, ranges, { perChannel });
-  if (opts.weightBits !== undefined && opts.weightBits !== 8) {
-    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, keepEnds: opts.keepEnds });
-    const low = choice.filter((c) => c.bits !== 8);
-    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
-      `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (low.some((c) => c.bits !== opts.weightBits) ? "; depthwise at 4 bits" : "") };
+  const qg = quantizeGraph(g, cal.ranges, { perChannel });
+  let mixed: QuantizeResult["mixed"];
+  let bitsPerLayer = opts.bitsPerLayer;
+  if (budget) {
+    const ls = weightLayers(g);
+    const fixed: Record<string, number> = (opts.keepEnds ?? true) && ls.length ? { [ls[0].name]: 8, [ls[ls.length - 1].name]: 8 } : {};
+    const table = await measureSensitivity(g, qg, split.val, { wasm: wasmModule, onProgress: opts.onProgress });
+    const choice = chooseBits({ ...table, calibrationImages: px.length, calibration: method }, {
+      sizeBudgetBytes: opts.sizeBudgetKiB === undefined ? undefined : opts.sizeBudgetKiB * 1024, avgBits: opts.avgBits, fixed: { ...fixed, ...opts.bitsPerLayer },
+    });
+    mixed = { table: { ...table, calibrationImages: px.length, calibration: method }, choice };
+    bitsPerLayer = choice.bitsPerLayer;
   }
-  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length };
+  if ((opts.weightBits !== undefined && opts.weightBits !== 8) || bitsPerLayer) {
+    const wb = opts.weightBits ?? 8;
+    const choice = applyLowBit(g, qg, { bits: wb, format: opts.weightFormat, keepEnds: opts.keepEnds, bitsPerLayer });
+    const low = choice.filter((c) => c.bits !== 8);
+    if (mixed) {
+      const c = mixed.choice;
+      g.provenance = { ...g.provenance, weights: `mixed precision (naive per-channel rounding): ${c.budget}; ${c.avgBits.toFixed(3)} average weight bits, weights section ${c.weightBytes} bytes; ` +
+        `predicted loss (sum of per-layer KL shares) ${c.predictedLoss.toExponential(3)}; sensitivity on ${mixed.table.heldOutImages} held-out calibration images` + ((opts.keepEnds ?? true) ? "; first and last layers fixed at 8 bits" : ""),
+        bitsPerLayer: Object.fromEntries(choice.map((x) => [x.name, x.bits])) };
+    } else if (opts.bitsPerLayer) {
+      g.provenance = { ...g.provenance, weights: `bits per layer as given (naive per-channel rounding)`, bitsPerLayer: Object.fromEntries(choice.map((x) => [x.name, x.bits])) };
+    } else {
+      g.provenance = { ...g.provenance, weights: `${wb}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +
+        `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (low.some((c) => c.bits !== wb) ? "; depthwise at 4 bits" : "") };
+    }
+  }
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, mixed };
 }
 
 /** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */
@@ -133,11 +166,15 @@ export interface EvalReport {
 }
 
 /** Model-level figures of a .qwm: sizes, parameters, MACs, BOPs. */
-export function describe(qwm: Uint8Array): { contents: QwmContents; layers: LayerInfo[]; params: number; macs: number; bops: number } {
+export function describe(qwm: Uint8Array): { contents: QwmContents; layers: LayerInfo[]; params: number; macs: number; bops: number; weightCount: number; avgWeightBits: number } {
   const contents = readQwm(qwm);
   const ls = layers(contents);
+  // weights (biases excluded) of the conv / dense / depthwise layers, and their parameter-weighted average bits
+  const wl = ls.filter((l) => l.weightBits > 0).map((l) => ({ n: l.params - l.output[2], bits: l.weightBits }));
+  const weightCount = wl.reduce((a, l) => a + l.n, 0);
   return {
-    contents, layers: ls,
+    contents, layers: ls, weightCount,
+    avgWeightBits: weightCount ? wl.reduce((a, l) => a + l.n * l.bits, 0) / weightCount : 0,
     params: ls.reduce((a, l) => a + l.params, 0),
     macs: ls.reduce((a, l) => a + l.macs, 0),
     bops: ls.reduce((a, l) => a + l.macs * l.weightBits * l.actBits, 0),

@@ -16,6 +16,11 @@ export interface LowBitOptions {
   format?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
+  /**
+   * Explicit bits (8, 4, 2 or 1) of named layers (mixed precision, src/quantize/mixed.ts); they override `bits`
+   * and keepEnds for those layers. Depthwise layers take 8 or 4. An unknown name is a QwmQuantizeError.
+   */
+  bitsPerLayer?: Record<string, number>;
 }
 
 export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string }
@@ -63,8 +68,8 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
- * conv and the last layer when keepEnds (default). Depthwise layers take 4 bits at most (their only sub-8-bit
- * kernel). Returns the per-layer choice.
+ * conv and the last layer when keepEnds (default), and the layers of `opts.bitsPerLayer` at their own bits.
+ * Depthwise layers take 4 bits at most (their only sub-8-bit kernel). Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -73,10 +78,17 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   if (format === "kmeans" || format === "pow2") throw new QwmQuantizeError(`--weight-format ${format} is not implemented yet (issue #6 part 2)`);
   if (format === "ternary" && opts.bits !== 2) throw new QwmQuantizeError("ternary weights are 2-bit: use --weights 2");
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
+  const per = opts.bitsPerLayer ?? {};
+  for (const [name, b] of Object.entries(per)) {
+    const n = layers.find((l) => l.name === name);
+    if (!n) throw new QwmQuantizeError(`bits per layer: no conv / dense layer is named '${name}' (layers: ${layers.map((l) => l.name).join(", ")})`);
+    if (![8, 4, 2, 1].includes(b)) throw new QwmQuantizeError(`bits per layer: layer '${name}' at ${b} bits; use 8, 4, 2 or 1`);
+    if (n.op === "conv" && n.groups !== 1 && b < 4) throw new QwmQuantizeError(`bits per layer: layer '${name}' is depthwise, which has 8- and 4-bit kernels only (asked ${b})`);
+  }
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
     const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
-    let bits = ends ? 8 : opts.bits;
+    let bits = per[n.name] ?? (ends ? 8 : opts.bits);
     const dw = n.op === "conv" && n.groups !== 1;
     if (dw && bits < 4) bits = 4;
     if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
