@@ -98,8 +98,10 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   if (!opts.calib) {
     if (opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined) throw new QwmUsageError("mixed precision (a size budget or average bits) needs calibration images (--calib) to measure layer sensitivity");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
-    provenance("from the model (QDQ)", 0);
+    provenance("from the model (QDQ / QONNX)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
+    const low = [...qg.weights].filter(([, w]) => w.bits !== undefined && w.bits < 8);
+    if (low.length) g.provenance = { ...g.provenance, weights: "from the model (QONNX): " + low.map(([k, w]) => `${k} ${w.bits === 1 ? "binary" : `${w.bits}-bit`}`).join(", ") + "; the other layers int8" };
     return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0 };
   }
   const budget = opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined;

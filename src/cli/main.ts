@@ -1,4 +1,4 @@
-// The `qwasm` command line: quantize, eval, inspect, classify, bench. A user mistake prints one line
+// The `qwasm` command line: quantize, sensitivity, eval, inspect, classify, bench. A user mistake prints one line
 // ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
@@ -22,7 +22,7 @@ Usage:
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
                  [--weights 8|4|2|1 [--weight-format uniform|ternary] [--low-bit-ends]] [--acts 8]
                  [--size-budget KiB | --avg-bits B] [--bits-per-layer name=b,...]
-                 (a QDQ model needs no --calib: its own scales are used)
+                 (a QDQ or QONNX model needs no --calib: its own scales are used)
                  --size-budget KiB: mixed precision, bits per layer (8, 4, 2, 1) chosen so that the packed weights
                  (the .qwm weights section, 1 KiB = 1024 bytes) fit, with the least predicted loss; --avg-bits B:
                  the same under a parameter-weighted average of weight bits. Sensitivity is measured on 256
