@@ -97,6 +97,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   };
   if (!opts.calib) {
     if (opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined) throw new QwmUsageError("mixed precision (a size budget or average bits) needs calibration images (--calib) to measure layer sensitivity");
+    if (opts.bitsPerLayer) throw new QwmUsageError("bits per layer re-quantize the float weights: give calibration images (--calib)");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
     provenance("from the model (QDQ / QONNX)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });

@@ -183,6 +183,15 @@ testIf(haveFashion(), "CLI: qwasm sensitivity --json, quantize --avg-bits, inspe
   assert.ok(Math.abs(ij.avg_weight_bits - qj.mixed.avg_bits) < 1e-9);
   assert.is(ij.weight_bytes, qj.mixed.weight_bytes);
   assert.equal(ij.provenance.bitsPerLayer, qj.mixed.bits_per_layer);
+  // explicit bits per layer (names as sensitivity prints them)
+  const named = t.layers[2].name;
+  const pl = qwasm("quantize", "models/fashion_mnist_dsres.onnx", "--calib", CALIB, "--calib-size", "24", "--calibration", "minmax", ...pre, "--bits-per-layer", `${named}=4`, "--out", out, "--json");
+  assert.is(pl.code, 0, pl.err);
+  const pj = JSON.parse(qwasm("inspect", out, "--json").out);
+  assert.equal(Object.entries(pj.provenance.bitsPerLayer).filter(([, b]) => b !== 8), [[named, 4]]);
+  const bad = qwasm("quantize", "models/fashion_mnist_dsres.onnx", "--calib", CALIB, "--calib-size", "24", "--calibration", "minmax", ...pre, "--bits-per-layer", "nope=4", "--out", out);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /no conv \/ dense layer is named 'nope'/);
   const text = qwasm("inspect", out);
   assert.match(text.out, /weight bits: \d\.\d{3} on average/);
   for (const [args, re] of [
