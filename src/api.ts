@@ -119,6 +119,13 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
   const qg = quantizeGraph(g, cal.ranges, { perChannel });
+  if (imp.qonnx && imp.quant && !budget && !opts.bitsPerLayer && (opts.weightBits ?? 8) === 8) {
+    // a QONNX model whose quantizers leave some values bare: calibration completes its own quantization
+    for (const [v, q] of imp.quant.act) qg.act.set(v, q);
+    for (const [k, w] of imp.quant.weights) qg.weights.set(k, w);
+    for (const n of g.nodes) if (n.op === "maxpool" || n.op === "avgpool" || n.op === "flatten") qg.act.set(n.output, qg.act.get(n.input)!);
+    g.provenance = { ...g.provenance, calibration: `${method} for the values the model's ${imp.qonnx} QONNX quantizers leave bare; theirs elsewhere` };
+  }
   let mixed: QuantizeResult["mixed"];
   let bitsPerLayer = opts.bitsPerLayer;
   if (budget) {

@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { quantize } from "../src/api.ts";
+import type { Dataset } from "../src/data/index.ts";
 import { importOnnx } from "../src/onnx/import.ts";
 import { QwmOnnxError } from "../src/onnx/types.ts";
 import { roundingFn, quantWeights, activationQuant, truncQuant } from "../src/onnx/qonnx.ts";
@@ -116,7 +117,7 @@ S1.g = f32(S1.a2 / 10.3); // the pooled 4-bit grid, finer (the GAP multiplier s_
 BF.set(onGrid(BF, (n) => S1.g * S_WF[n]));
 S1.o = f32(Math.max(...inputs.map((x) => maxAbs(model1Ref(x, S1).logits))) / 120.3);
 
-function model1(over: { w1Bits?: number; w1Zp?: number; w1Fine?: boolean; actBits?: number; bipolarAct?: boolean } = {}): Uint8Array {
+function model1(over: { w1Bits?: number; w1Zp?: number; w1Fine?: boolean; actBits?: number; bipolarAct?: boolean; noOutQuant?: boolean } = {}): Uint8Array {
   const conv = (name: string, x: string, w: string, b: string, y: string, stride: number) =>
     node("Conv", [x, w, b], [y], [attrInts("kernel_shape", [3, 3]), attrInts("pads", [1, 1, 1, 1]), attrInts("strides", [stride, stride])], name);
   return model({
@@ -136,7 +137,7 @@ function model1(over: { w1Bits?: number; w1Zp?: number; w1Fine?: boolean; actBit
       node("Flatten", ["gq"], ["f"], [attrInt("axis", 1)]),
       node("BipolarQuant", ["wf", "qwf_s"], ["wfq"], [], "qwf", QONNX),
       node("Gemm", ["f", "wfq", "bf"], ["logits"], [attrInt("transB", 1)], "fc"),
-      quantNode("logits", "qo", "y", true, false),
+      ...(over.noOutQuant ? [] : [quantNode("logits", "qo", "y", true, false)]),
     ],
     initializer: [
       tensor("w1", [6, 3, 3, 3], W1), tensor("b1", [6], B1), tensor("w2", [8, 6, 3, 3], W2), tensor("b2", [8], B2), tensor("wf", [10, 8], WF), tensor("bf", [10], BF),
@@ -149,7 +150,7 @@ function model1(over: { w1Bits?: number; w1Zp?: number; w1Fine?: boolean; actBit
       tensor("qwf_s", [10, 1], S_WF),
       ...quantParams("qo", [S1.o], [], 0, 8),
     ],
-    input: [vi("x", [1, 3, 8, 8])], output: [vi("y", [1, 10])],
+    input: [vi("x", [1, 3, 8, 8])], output: [vi(over.noOutQuant ? "logits" : "y", [1, 10])],
   });
 }
 
@@ -219,6 +220,34 @@ test("model 1 (Quant 4-bit / 2-bit weights, BipolarQuant weights, u4 / u8 / s8 a
   const ref = inputs.map((x) => model1Ref(x, S1).y);
   const { exact, total } = compare(ours, ref, out.scale, out.zeroPoint);
   assert.ok(exact / total >= 0.98, `${exact} of ${total} outputs exact`);
+});
+
+test("model 1 without its output quantizer: a typed error without calibration; with calibration the bare values are calibrated, the model's own quantization kept", async () => {
+  const onnx = model1({ noOutQuant: true });
+  let err: Error | undefined;
+  try { await quantize(onnx); } catch (e) { err = e as Error; }
+  assert.match(String(err?.message), /'logits' has no quantization parameters.*--calib/);
+  // pixels p in 0..255 with mean 0.5, std 0.25: x = (p / 255 - 0.5) / 0.25 in [-2, 2]
+  const pre = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+  const px = Array.from({ length: 40 }, () => Uint8Array.from({ length: 192 }, () => Math.floor(r.next() * 256)));
+  const calib: Dataset = { width: 8, height: 8, channels: 3, images: px.map((data) => ({ data, width: 8, height: 8, channels: 3 as const })), labels: new Int32Array(40).fill(-1), source: "test" };
+  const q = await quantize(onnx, { calib, calibration: "minmax", preprocess: pre });
+  const c = readQwm(q.qwm);
+  assert.ok(c.ops.some((o) => o.op === Op.Conv2dQs4), "the 4-bit weights stay");
+  assert.match(String(c.provenance!.calibration), /QONNX quantizers leave bare/);
+  const inT = c.tensors[c.inputTensor], out = c.tensors[c.outputTensor];
+  assert.ok(Math.abs(inT.scale - S_IN) < 1e-7 * S_IN, "the input keeps the model's scale");
+  const run = await Runner.create(readBuild("simd"), q.qwm);
+  let worst = 0;
+  for (const p of px) {
+    const x = Float64Array.from({ length: 192 }, (_, i) => { const ch = Math.floor(i / 64), hw = i % 64; return (p[hw * 3 + ch] / 255 - 0.5) / 0.25; });
+    const y = run.runF32(nhwc(x, 3, 8, 8), 1) as Int8Array;
+    const ref = model1Ref(x, S1).logits;
+    y.forEach((v, j) => { worst = Math.max(worst, Math.abs((v - out.zeroPoint) * out.scale - ref[j]) / out.scale); });
+  }
+  // half a step of output rounding, plus about one where an upstream value lands one step off (float32 input
+  // normalization, 32-bit fixed-point multipliers)
+  assert.ok(worst <= 2.5, `dequantized logits within ${worst.toFixed(2)} output steps of the reference`);
 });
 
 // model 2: Quant(input) -> Conv (8-bit narrow per-channel) -> Relu -> Quant(u8) -> GlobalAveragePool -> Trunc

@@ -80,7 +80,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   const nodes: Node[] = [];
   const quantAct = new Map<string, QParams>();
   const quantW = new Map<string, { q: Int8Array; scales: Float32Array; bits?: number }>();
-  let nameCount = 0;
+  let nameCount = 0, qonnxNodes = 0;
   const used = new Set<string>();
   const irName = (base: string) => {
     let s = base.replace(/[^A-Za-z0-9_./:-]/g, "_") || `v${nameCount}`;
@@ -180,6 +180,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
 
     if (qonnx) {
       // QONNX quantizers (src/onnx/qonnx.ts): weights keep their integers, activations get their parameters
+      qonnxNodes++;
       const scalarOf = (i: number, what: string) => {
         const c = cst(i, what);
         if (c.data.length !== 1) fail("ONNX_UNSUPPORTED", `${what} must be one value here (per-tensor), got ${c.data.length}`);
@@ -684,7 +685,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   };
   const quant = { act: quantAct, weights: quantW };
   graph = simplify(graph, quant);
-  return { graph, quant: quantAct.size > (inQ ? 1 : 0) || quantW.size ? quant : undefined, input, output, supportedOps: SUPPORTED_OPS };
+  return { graph, quant: quantAct.size > (inQ ? 1 : 0) || quantW.size ? quant : undefined, qonnx: qonnxNodes || undefined, input, output, supportedOps: SUPPORTED_OPS };
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
