@@ -194,6 +194,7 @@ testIf(haveFashion(), "CLI: qwasm sensitivity --json, quantize --avg-bits, inspe
   assert.match(bad.err, /no conv \/ dense layer is named 'nope'/);
   const text = qwasm("inspect", out);
   assert.match(text.out, /weight bits: \d\.\d{3} on average/);
+  assert.match(text.out, new RegExp(`bits per layer: .*${named.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}=4`));
   for (const [args, re] of [
     [["quantize", "models/fashion_mnist_dsres.onnx", "--calib", CALIB, "--out", out, "--avg-bits", "4", "--size-budget", "20"], /not both/],
     [["quantize", "models/fashion_mnist_dsres.onnx", "--calib", CALIB, "--out", out, "--avg-bits", "4", "--weights", "4"], /leave out --weights/],

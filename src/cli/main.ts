@@ -286,6 +286,7 @@ async function run(a: Args): Promise<void> {
           `weight bits: ${d.avgWeightBits.toFixed(3)} on average over ${d.weightCount} conv / dense weights (parameter-weighted)`,
           `input ${c.tensors[c.inputTensor].shape.join("x")} (mean ${c.preprocess.mean.map((x) => x.toFixed(4)).join(",")}, std ${c.preprocess.std.map((x) => x.toFixed(4)).join(",")}), output ${c.tensors[c.outputTensor].shape.join("x")}${c.labels ? `: ${c.labels.join(", ")}` : ""}`,
           line(head), ...rows.map(line),
+          ...(c.provenance?.bitsPerLayer ? [`bits per layer: ${Object.entries(c.provenance.bitsPerLayer as Record<string, number>).map(([k, b]) => `${k}=${b}`).join(" ")}`] : []),
           c.provenance ? `provenance: ${JSON.stringify(c.provenance)}` : "",
         ].join("\n");
       });
