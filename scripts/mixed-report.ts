@@ -6,7 +6,7 @@
 // the sensitivity) and are evaluated on all of test_batch.bin; the bundled model on Fashion-MNIST's training and
 // test images (Debian dataset-fashion-mnist, else the small subsets in models/data).
 // Prints a Markdown table and the per-layer choices, and writes bench/mixed-results.json.
-// Flags: --limit N (test images), --calib-size N (default 256), --avg-bits B (default 4.5), --calibration M
+// Flags: --limit N (test images), --calib-size N (default 512, as ptq-report), --avg-bits B (default 4.5), --calibration M
 // (default minmax), --models a,b (resnet20, vgg_small, mobilenetv1_w05, fashion).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, evaluate, floatQwm, quantize, type QuantizeOptions } from "../src/api.ts";
@@ -17,7 +17,7 @@ const opt = (n: string) => { const i = args.indexOf(n); return i >= 0 ? args[i +
 const shared = new URL("../../shared/", import.meta.url).pathname;
 const root = new URL("../", import.meta.url).pathname;
 const limit = opt("--limit") ? Number(opt("--limit")) : undefined;
-const calibSize = Number(opt("--calib-size") ?? 256);
+const calibSize = Number(opt("--calib-size") ?? 512);
 const avgBits = Number(opt("--avg-bits") ?? 4.5);
 const calibration = (opt("--calibration") ?? "minmax") as QuantizeOptions["calibration"];
 const models = (opt("--models") ?? "resnet20,vgg_small,mobilenetv1_w05,fashion").split(",");
