@@ -314,6 +314,8 @@ test("QONNX errors: typed, naming the node or layer", () => {
   const bad = (domain: string, op: string) => model({ name: "bad", node: [node(op, ["x", "s"], ["y"], [], "n", domain)], initializer: [tensor("s", [], [1])], input: [vi("x", [1, 3, 4, 4])], output: [vi("y", [1, 3, 4, 4])] });
   expect(bad(QONNX, "MultiThreshold"), /domain 'qonnx.custom_op.general' is not supported/);
   expect(bad("com.example", "Quant"), /domain 'com.example' is not supported/);
+  // Brevitas's own domain is read as QONNX's (here: a Quant whose inputs are missing, a typed error)
+  expect(bad("onnx.brevitas", "Quant"), /node 'n' \(Quant\).*input 2 is missing/);
 });
 
 test.run();

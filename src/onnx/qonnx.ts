@@ -1,6 +1,6 @@
 // QONNX import (issue 7): the Quant (IntQuant), BipolarQuant and Trunc custom ops of the QONNX specification
-// (github.com/fastmachinelearning/qonnx, docs/qonnx-custom-ops/*.md), domain qonnx.custom_op.general or
-// finn.custom_op.general, as Brevitas exports them, so low-bit models trained elsewhere keep their learned
+// (github.com/fastmachinelearning/qonnx, docs/qonnx-custom-ops/*.md), domain qonnx.custom_op.general,
+// finn.custom_op.general or onnx.brevitas, as Brevitas exports them, so low-bit models trained elsewhere keep their learned
 // scales and need no calibration. Semantics (the spec's sample implementations):
 //   Quant(x, scale, zeropt, bitwidth; signed, narrow, rounding_mode)
 //       y = (clamp(round_mode(x / scale + zeropt), min_int, max_int) - zeropt) * scale
@@ -24,7 +24,8 @@
 //     the Trunc is never stored at its own scale).
 import type { QParams } from "../quantize/params.ts";
 
-export const QONNX_DOMAINS = ["qonnx.custom_op.general", "finn.custom_op.general"] as const;
+/** QONNX's domain, FINN's older name for it, and Brevitas's own export domain (same ops, same semantics). */
+export const QONNX_DOMAINS = ["qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas"] as const;
 export const QONNX_OPS = ["Quant", "IntQuant", "BipolarQuant", "Trunc"] as const;
 
 export const isQonnxOp = (domain: string, opType: string) =>
