@@ -10,7 +10,7 @@ import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.t
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type WeightFormat } from "./quantize/lowbit.ts";
 import type { CalibrationMethod, MethodScore } from "./calibrate/index.ts";
-import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
+import { toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
 import { readBuild } from "./wasm/module.ts";
 import { calibrationRanges, measureSensitivity, splitHeldOut, weightLayers, type SensitivityTable } from "./quantize/sensitivity.ts";
@@ -131,11 +131,11 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   if (budget) {
     const ls = weightLayers(g);
     const fixed: Record<string, number> = (opts.keepEnds ?? true) && ls.length ? { [ls[0].name]: 8, [ls[ls.length - 1].name]: 8 } : {};
-    const table = await measureSensitivity(g, qg, split.val, { wasm: wasmModule, onProgress: opts.onProgress });
-    const choice = chooseBits({ ...table, calibrationImages: px.length, calibration: method }, {
+    const table = { ...await measureSensitivity(g, qg, split.val, { wasm: wasmModule, onProgress: opts.onProgress }), calibrationImages: px.length, calibration: method };
+    const choice = chooseBits(table, {
       sizeBudgetBytes: opts.sizeBudgetKiB === undefined ? undefined : opts.sizeBudgetKiB * 1024, avgBits: opts.avgBits, fixed: { ...fixed, ...opts.bitsPerLayer },
     });
-    mixed = { table: { ...table, calibrationImages: px.length, calibration: method }, choice };
+    mixed = { table, choice };
     bitsPerLayer = choice.bitsPerLayer;
   }
   if ((opts.weightBits !== undefined && opts.weightBits !== 8) || bitsPerLayer) {
