@@ -5,6 +5,7 @@
 // held-apart calibration images: KL(softmax fp32 || softmax quantized), mean over images, and the top-1
 // agreement. `perBits[8]` is the all-int8 network itself, so `kl(b) - kl(8)` is the layer's own share
 // (HAWQ-V3 treats these shares as additive; src/quantize/mixed.ts does).
+import { readFileSync } from "node:fs";
 import { importOnnx } from "../onnx/import.ts";
 import type { Graph, Node, Preprocess } from "../ir/graph.ts";
 import { Op } from "../../assembly/runtime/schema.ts";
@@ -197,9 +198,9 @@ export async function calibrationRanges(g: Graph, wasm: WebAssembly.Module, cal:
   return { method: calibration, ranges: await calibrate(g, wasm, cal.map((p) => normalizedFloats(p, g.preprocess)), calibration, { percentile: opts.percentile }) };
 }
 
-/** The sensitivity table of an ONNX model: calibrate once, then measureSensitivity on held-apart images. */
-export async function sensitivity(onnx: Uint8Array, opts: SensitivityOptions): Promise<SensitivityTable> {
-  const g = importOnnx(onnx, { preprocess: opts.preprocess }).graph;
+/** The sensitivity table of an ONNX model (a path or bytes): calibrate once, then measureSensitivity on held-apart images. */
+export async function sensitivity(onnx: string | Uint8Array, opts: SensitivityOptions): Promise<SensitivityTable> {
+  const g = importOnnx(typeof onnx === "string" ? readFileSync(onnx) : onnx, { preprocess: opts.preprocess }).graph;
   const wasm = new WebAssembly.Module(readBuild("simd") as Uint8Array<ArrayBuffer>);
   const { cal, val } = splitHeldOut(g, opts.calib, opts.calibSize ?? 256, opts.heldOutSize ?? 256, opts.heldOut);
   if (cal.length === 0) throw new QwmQuantizeError("the calibration set has no images");
