@@ -11,10 +11,12 @@ import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type CodebookScope, type WeightFormat } from "./quantize/lowbit.ts";
 import { applyXnor, binaryActStats, innerLayers } from "./quantize/binary.ts";
 import { crossLayerEqualize, repairWeights, WEIGHT_CLIPS, type RepairReport, type CleReport } from "./quantize/repairs/index.ts";
-import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
+import type { CalibrationMethod, MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
 import { readBuild } from "./wasm/module.ts";
+import { calibrationRanges, measureSensitivity, splitHeldOut, weightLayers, type SensitivityTable } from "./quantize/sensitivity.ts";
+import { chooseBits, type MixedChoice } from "./quantize/mixed.ts";
 
 export const VERSION = "0.1.0";
 
@@ -57,7 +59,7 @@ export interface QuantizeOptions extends ModelOptions {
   weightFormat?: WeightFormat;
   /** k-means codebooks: one per output channel (default) or one per layer. */
   codebook?: CodebookScope;
-  /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
+  /** Keep the first conv and the last layer at 8 bits when weightBits < 8 or in the mixed search (default true). */
   keepEnds?: boolean;
   /**
    * Activation bits of the low-bit layers: 8 (default), or 1 with weightBits 1: binary XNOR layers (sign +
@@ -75,6 +77,15 @@ export interface QuantizeOptions extends ModelOptions {
   adaround?: boolean | { iterations?: number };
   /** Clipping range of sub-8-bit uniform weights: MSE search or ACIQ. */
   weightClip?: "mse" | "aciq";
+  /**
+   * Mixed precision (src/quantize/mixed.ts): bits per layer chosen from a sensitivity table measured on held-out
+   * calibration images so that the .qwm weights section (1 KiB = 1024 bytes) fits this budget...
+   */
+  sizeBudgetKiB?: number;
+  /** ...or so that the parameter-weighted average weight bits are at most this. */
+  avgBits?: number;
+  /** Explicit bits (8, 4, 2, 1) of named conv / dense layers; with a budget, these layers are not searched. */
+  bitsPerLayer?: Record<string, number>;
   onProgress?: Progress;
 }
 
@@ -89,6 +100,8 @@ export interface QuantizeResult {
   quantized: QuantizedGraph;
   /** What the repairs did (absent when none was asked). */
   repairs?: { cle?: CleReport } & RepairReport;
+  /** With a budget: the sensitivity table and the search's choice. */
+  mixed?: { table: SensitivityTable; choice: MixedChoice };
 }
 
 /** The uint8 pixels of the first `n` dataset images at the graph's input size. */
@@ -111,14 +124,26 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   if (typeof opts.adaround === "object" && opts.adaround.iterations !== undefined && !(Number.isInteger(opts.adaround.iterations) && opts.adaround.iterations >= 1)) {
     throw new QwmUsageError(`adaround iterations must be a positive integer; got ${opts.adaround.iterations}`);
   }
+  const budget = opts.sizeBudgetKiB !== undefined || opts.avgBits !== undefined;
+  const binary = (opts.actBits ?? 8) !== 8;
+  if (binary && (opts.actBits !== 1 || opts.weightBits !== 1)) throw new QwmUsageError("binary activations (--acts 1) go with binary weights (--weights 1); other activation widths are 8-bit");
+  if (binary && (budget || opts.bitsPerLayer)) throw new QwmUsageError("binary XNOR layers (--acts 1) and mixed precision do not combine: choose one");
   if (!opts.calib) {
     if (wantRepairs) throw new QwmUsageError("the repairs (cle, bias correction, adaround, weight clip) need calibration images (--calib)");
+    if (budget) throw new QwmUsageError("mixed precision (a size budget or average bits) needs calibration images (--calib) to measure layer sensitivity");
+    if (opts.bitsPerLayer) throw new QwmUsageError("bits per layer re-quantize the float weights: give calibration images (--calib)");
     if (!imp.quant) throw new QwmUsageError("this model carries no quantization (not a QDQ model): give calibration images with --calib");
-    provenance("from the model (QDQ)", 0);
+    provenance("from the model (QDQ / QONNX)", 0);
     const qg = quantizationFromModel(g, imp.quant, { perChannel });
+    const low = [...qg.weights].filter(([, w]) => w.bits !== undefined && w.bits < 8);
+    if (low.length) g.provenance = { ...g.provenance, weights: "from the model (QONNX): " + low.map(([k, w]) => `${k} ${w.bits === 1 ? "binary" : `${w.bits}-bit`}`).join(", ") + "; the other layers int8" };
     return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method: "model", calibrationImages: 0, quantized: qg };
   }
-  const px = modelPixels(g, opts.calib, opts.calibSize ?? 256);
+  if (budget && opts.weightBits !== undefined && opts.weightBits !== 8) throw new QwmUsageError("a size budget or average bits chooses the bits per layer: leave the weights at 8 (no --weights)");
+  const calibSize = opts.calibSize ?? 256;
+  // mixed precision scores on held-apart images: the calibration set's images after calibSize (else its last quarter)
+  const split = budget ? splitHeldOut(g, opts.calib, calibSize, 256) : { cal: modelPixels(g, opts.calib, calibSize), val: [] };
+  const px = split.cal;
   if (px.length === 0) throw new QwmUsageError("the calibration set has no images");
   let normalized: Float32Array[] | undefined;
   const floats = () => (normalized ??= px.map((p) => normalizedFloats(p, g.preprocess)));
@@ -129,22 +154,35 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     opts.onProgress?.(1, 1, "cross-layer equalization");
   }
   opts.onProgress?.(0, 1, "calibrating");
-  let method: CalibrationMethod, scores: MethodScore[] | undefined, ranges;
-  const calibration = opts.calibration ?? "auto";
-  if (calibration === "auto") {
-    const choice = await chooseCalibration(g, wasm, px, { percentile: opts.percentile, quantize: { perChannel } });
-    method = choice.method;
-    scores = choice.scores;
-    ranges = choice.ranges;
-  } else {
-    method = calibration;
-    ranges = await calibrate(g, wasm, floats(), method, { percentile: opts.percentile });
-  }
+  const wasmModule = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
+  const cal = await calibrationRanges(g, wasmModule, px, { calibration: opts.calibration, percentile: opts.percentile, perChannel });
+  const method = cal.method, scores = cal.scores;
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
-  const qg = quantizeGraph(g, ranges, { perChannel });
-  if ((opts.actBits ?? 8) !== 8) {
-    if (opts.actBits !== 1 || opts.weightBits !== 1) throw new QwmUsageError("binary activations (--acts 1) go with binary weights (--weights 1); other activation widths are 8-bit");
+  const qg = quantizeGraph(g, cal.ranges, { perChannel });
+  if (imp.qonnx && imp.quant && !budget && !opts.bitsPerLayer && (opts.weightBits ?? 8) === 8 && !binary) {
+    // a QONNX model whose quantizers leave some values bare: calibration completes its own quantization
+    for (const [v, q] of imp.quant.act) qg.act.set(v, q);
+    for (const [k, w] of imp.quant.weights) qg.weights.set(k, w);
+    for (const n of g.nodes) if (n.op === "maxpool" || n.op === "avgpool" || n.op === "flatten") qg.act.set(n.output, qg.act.get(n.input)!);
+    g.provenance = { ...g.provenance, calibration: `${method} for the values the model's ${imp.qonnx} QONNX quantizers leave bare; theirs elsewhere` };
+  }
+  let mixed: QuantizeResult["mixed"];
+  let bitsPerLayer = opts.bitsPerLayer;
+  if (budget) {
+    const ls = weightLayers(g);
+    const fixed: Record<string, number> = (opts.keepEnds ?? true) && ls.length ? { [ls[0].name]: 8, [ls[ls.length - 1].name]: 8 } : {};
+    const table = { ...await measureSensitivity(g, qg, split.val, { wasm: wasmModule, onProgress: opts.onProgress }), calibrationImages: px.length, calibration: method };
+    const choice = chooseBits(table, {
+      sizeBudgetBytes: opts.sizeBudgetKiB === undefined ? undefined : opts.sizeBudgetKiB * 1024, avgBits: opts.avgBits, fixed: { ...fixed, ...opts.bitsPerLayer },
+    });
+    mixed = { table, choice };
+    bitsPerLayer = choice.bitsPerLayer;
+  }
+  const fmt = opts.weightFormat ?? "uniform";
+  const rounding = fmt === "kmeans" ? `k-means codebook, ${opts.codebook ?? "per-channel"}` : fmt === "pow2" ? "power-of-two, nearest level"
+    : `${opts.adaround ? "learned" : "naive"} ${perChannel ? "per-channel" : "per-tensor"} rounding`;
+  if (binary) {
     const names = innerLayers(g, opts.keepEnds ?? true);
     const nodes = names.map((name) => g.nodes.find((n) => n.name === name)!);
     // the two-level fit of each binary layer's input, on (at most 64 of) the calibration images
@@ -153,14 +191,22 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
     const all = g.nodes.filter((n) => n.op === "conv" || n.op === "dense");
     g.provenance = { ...g.provenance, weights: `binary XNOR (+-1 weights and activations, sign at the real zero, alpha = mean|w| per channel, two-level activation fit from ${Math.min(64, px.length)} images, naive post-training) on ${choice.length} of ${all.length} conv/dense layers; ` +
       `8-bit: ${all.filter((n) => !names.includes(n.name)).map((n) => n.name).join(", ") || "none"}` };
-  } else if (opts.weightBits !== undefined && (opts.weightBits !== 8 || opts.weightFormat === "kmeans")) {
-    const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, codebook: opts.codebook, keepEnds: opts.keepEnds, perTensor: opts.perTensor });
-    const fmt = opts.weightFormat ?? "uniform";
-    const low = choice.filter((c) => c.format === fmt && c.bits === opts.weightBits);
-    const how = fmt === "kmeans" ? `k-means codebook, ${opts.codebook ?? "per-channel"}` : fmt === "pow2" ? "power-of-two, nearest level" : `${opts.adaround ? "learned" : "naive"} ${perChannel ? "per-channel" : "per-tensor"} rounding`;
-    const other = choice.filter((c) => !low.includes(c) && c.bits !== 8);
-    g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${fmt} (${how}) on ${low.length} of ${choice.length} conv/dense layers; ` +
-      `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (other.length ? `; depthwise at ${other[0].bits}-bit ${other[0].format}` : "") };
+  } else if ((opts.weightBits !== undefined && (opts.weightBits !== 8 || fmt === "kmeans")) || bitsPerLayer) {
+    const wb = opts.weightBits ?? 8;
+    const choice = applyLowBit(g, qg, { bits: wb, format: opts.weightFormat, codebook: opts.codebook, keepEnds: opts.keepEnds, perTensor: opts.perTensor, bitsPerLayer });
+    if (mixed) {
+      const c = mixed.choice;
+      g.provenance = { ...g.provenance, weights: `mixed precision (${rounding}): ${c.budget}; ${c.avgBits.toFixed(3)} average weight bits, weights section ${c.weightBytes} bytes; ` +
+        `predicted loss (sum of per-layer KL shares) ${c.predictedLoss.toExponential(3)}; sensitivity on ${mixed.table.heldOutImages} held-out calibration images` + ((opts.keepEnds ?? true) ? "; first and last layers fixed at 8 bits" : ""),
+        bitsPerLayer: Object.fromEntries(choice.map((x) => [x.name, x.bits])) };
+    } else if (opts.bitsPerLayer) {
+      g.provenance = { ...g.provenance, weights: `bits per layer as given (${rounding})`, bitsPerLayer: Object.fromEntries(choice.map((x) => [x.name, x.bits])) };
+    } else {
+      const low = choice.filter((c) => c.format === fmt && c.bits === wb);
+      const other = choice.filter((c) => !low.includes(c) && c.bits !== 8);
+      g.provenance = { ...g.provenance, weights: `${wb}-bit ${fmt} (${rounding}) on ${low.length} of ${choice.length} conv/dense layers; ` +
+        `8-bit: ${choice.filter((c) => c.bits === 8).map((c) => c.name).join(", ") || "none"}` + (other.length ? `; depthwise at ${other[0].bits}-bit ${other[0].format}` : "") };
+    }
   }
   let repairs: QuantizeResult["repairs"];
   if (wantRepairs) {
@@ -177,7 +223,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
       ...(r.biasCorrection ? { biasCorrection: `empirical, ${r.biasCorrection.layers} layers, inputs from the float network` } : {}),
     } };
   }
-  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, repairs, quantized: qg };
+  return { qwm: writeQwm(lowerQuantized(g, qg).program), graph: g, method, scores, calibrationImages: px.length, repairs, mixed, quantized: qg };
 }
 
 /** The float program of an ONNX model as .qwm bytes (what `eval MODEL.onnx` runs). */
@@ -199,11 +245,15 @@ export interface EvalReport {
 }
 
 /** Model-level figures of a .qwm: sizes, parameters, MACs, BOPs. */
-export function describe(qwm: Uint8Array): { contents: QwmContents; layers: LayerInfo[]; params: number; macs: number; bops: number } {
+export function describe(qwm: Uint8Array): { contents: QwmContents; layers: LayerInfo[]; params: number; macs: number; bops: number; weightCount: number; avgWeightBits: number } {
   const contents = readQwm(qwm);
   const ls = layers(contents);
+  // weights (biases excluded) of the conv / dense / depthwise layers, and their parameter-weighted average bits
+  const wl = ls.filter((l) => l.weightBits > 0).map((l) => ({ n: l.params - l.output[2], bits: l.weightBits }));
+  const weightCount = wl.reduce((a, l) => a + l.n, 0);
   return {
-    contents, layers: ls,
+    contents, layers: ls, weightCount,
+    avgWeightBits: weightCount ? wl.reduce((a, l) => a + l.n * l.bits, 0) / weightCount : 0,
     params: ls.reduce((a, l) => a + l.params, 0),
     macs: ls.reduce((a, l) => a + l.macs, 0),
     bops: ls.reduce((a, l) => a + l.macs * l.weightBits * l.actBits, 0),

@@ -1,4 +1,4 @@
-// The `qwasm` command line: quantize, eval, inspect, classify, bench, export-c, report. A user mistake prints one line
+// The `qwasm` command line: quantize, sensitivity, eval, inspect, classify, bench, export-c, report. A user mistake prints one line
 // ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
@@ -11,6 +11,7 @@ import { readBuild } from "../wasm/module.ts";
 import { overwrittenInput, writeFileAtomic } from "./atomic.ts";
 import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
 import { collectReport, findSensitivity, paretoFront, renderReport, selectConfigs, CONFIGS } from "../report/index.ts";
+import { sensitivity } from "../quantize/sensitivity.ts";
 
 /** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
 const sdkModel = (bytes: Uint8Array) => loadModel(bytes, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
@@ -25,7 +26,16 @@ Usage:
                   --codebook: k-means tables per output channel, the default, or one per layer;
                   --weights 1 --acts 1: binary XNOR layers, sign + XNOR-popcount; first conv and last layer 8-bit)
                  [--cle] [--bias-correction] [--adaround [--adaround-iters N]] [--weight-clip mse|aciq]
-                 (a QDQ model needs no --calib: its own scales are used)
+                 [--size-budget KiB | --avg-bits B] [--bits-per-layer name=b,...]
+                 (a QDQ or QONNX model needs no --calib: its own scales are used)
+                 --size-budget KiB: mixed precision, bits per layer (8, 4, 2, 1) chosen so that the packed weights
+                 (the .qwm weights section, 1 KiB = 1024 bytes) fit, with the least predicted loss; --avg-bits B:
+                 the same under a parameter-weighted average of weight bits. Sensitivity is measured on 256
+                 calibration images after the first --calib-size. First and last layers stay at 8 bits unless
+                 --low-bit-ends.
+  qwasm sensitivity MODEL.onnx --calib DATA [--bits 8,4,2] [--calib-size N] [--held-out N] [--json]
+                 (per layer: KL of the logits and top-1 agreement with fp32 when that layer alone is at b bits,
+                 every other layer int8, on held-out calibration images)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
   qwasm inspect M.qwm [--json]
@@ -56,6 +66,7 @@ images and are recorded in the .qwm's provenance; docs/repairs.md):
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
 const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround"]);
+const CALIB_FLAGS = ["calib", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels-file"];
 
 function parse(argv: string[]): Args {
   const pos: string[] = [];
@@ -80,7 +91,8 @@ function parse(argv: string[]): Args {
 
 const ALLOWED: Record<string, string[]> = {
   quantize: ["calib", "out", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels", "json", "labels-file", "weights", "acts", "weight-format", "codebook", "low-bit-ends",
-    "cle", "bias-correction", "adaround", "adaround-iters", "weight-clip"],
+    "cle", "bias-correction", "adaround", "adaround-iters", "weight-clip", "size-budget", "avg-bits", "bits-per-layer"],
+  sensitivity: [...CALIB_FLAGS, "bits", "held-out", "json"],
   eval: ["data", "limit", "json", "mean", "std", "labels", "labels-file", "batch"],
   inspect: ["json"],
   classify: ["top", "json"],
@@ -109,6 +121,28 @@ function list(a: Args, name: string): number[] | undefined {
   const xs = v.split(",").map(Number);
   if (xs.some((x) => !Number.isFinite(x))) throw new QwmUsageError(`--${name} must be numbers separated by commas, got '${v}'`);
   return xs;
+}
+
+function num(a: Args, name: string): number | undefined {
+  const v = str(a, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new QwmUsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+/** --bits-per-layer name=b,name=b (layer names as inspect --json and sensitivity print them). */
+function bitsPerLayer(a: Args): Record<string, number> | undefined {
+  const v = str(a, "bits-per-layer");
+  if (v === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const item of v.split(",")) {
+    const eq = item.lastIndexOf("=");
+    const b = Number(item.slice(eq + 1));
+    if (eq <= 0 || ![8, 4, 2, 1].includes(b)) throw new QwmUsageError(`--bits-per-layer takes name=bits items (bits 8, 4, 2 or 1) separated by commas, got '${item}'`);
+    out[item.slice(0, eq)] = b;
+  }
+  return out;
 }
 
 function preprocessFlags(a: Args): Partial<Preprocess> | undefined {
@@ -166,7 +200,12 @@ async function run(a: Args): Promise<void> {
       }
       const calibPath = str(a, "calib");
       const calibSize = int(a, "calib-size", 1) ?? 256;
-      const calib = calibPath ? readDataset(calibPath, { limit: calibSize, labelsFile: str(a, "labels-file") }) : undefined;
+      const sizeBudgetKiB = num(a, "size-budget"), avgBits = num(a, "avg-bits");
+      if (sizeBudgetKiB !== undefined && avgBits !== undefined) throw new QwmUsageError("give --size-budget or --avg-bits, not both");
+      const mixed = sizeBudgetKiB !== undefined || avgBits !== undefined;
+      if (mixed && str(a, "weights") !== undefined) throw new QwmUsageError("--size-budget / --avg-bits choose the bits per layer: leave out --weights");
+      // mixed precision also reads the held-out images (the 256 after the calibration images)
+      const calib = calibPath ? readDataset(calibPath, { limit: calibSize + (mixed ? 256 : 0), labelsFile: str(a, "labels-file") }) : undefined;
       const pctl = str(a, "percentile");
       const wbits = str(a, "weights") === undefined ? 8 : Number(str(a, "weights"));
       const wfmt0 = str(a, "weight-format") ?? "uniform";
@@ -189,6 +228,7 @@ async function run(a: Args): Promise<void> {
         cle: a.flags.has("cle"), biasCorrection: a.flags.has("bias-correction"), weightClip: clip as "mse" | "aciq" | undefined,
         adaround: a.flags.has("adaround") ? (adaIters !== undefined ? { iterations: adaIters } : true) : false,
         weightBits: wbits, weightFormat: wfmt as any, codebook: cbScope, keepEnds: !a.flags.has("low-bit-ends"), actBits: Number(abits),
+        sizeBudgetKiB, avgBits, bitsPerLayer: bitsPerLayer(a),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),
@@ -196,13 +236,48 @@ async function run(a: Args): Promise<void> {
       writeFileAtomic(dest, r.qwm); // a temporary file renamed over dest: an interrupted run leaves the old one
       const d = describe(r.qwm);
       const repairs = d.contents.provenance?.repairs as Record<string, string> | undefined;
-      out({ out: dest, bytes: r.qwm.length, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length, repairs },
+      const mc = r.mixed?.choice;
+      out({ out: dest, bytes: r.qwm.length, weight_bytes: d.contents.weightsBytes, method: r.method, calibration_images: r.calibrationImages, scores: r.scores, layers: d.layers.length, repairs,
+        ...(mc ? { mixed: { bits_per_layer: mc.bitsPerLayer, avg_bits: mc.avgBits, weight_bytes: mc.weightBytes, predicted_loss: mc.predictedLoss, budget: mc.budget } } : {}) },
         () => [
+          ...(mc ? [`mixed precision (${mc.budget}): ${mc.avgBits.toFixed(3)} average weight bits, weights ${mc.weightBytes} bytes, predicted KL ${mc.predictedLoss.toExponential(2)}`,
+            `  ${Object.entries(mc.bitsPerLayer).map(([k, b]) => `${k}=${b}`).join(" ")}`] : []),
           `wrote ${dest}: ${r.qwm.length} bytes (${kib(r.qwm.length)}), ${d.layers.length} ops, weights ${kib(d.contents.weightsBytes)} (fp32 ${kib(d.params * 4)})`,
           r.method === "model" ? "quantization: the model's own (QDQ) scales" : `calibration: ${r.method} on ${r.calibrationImages} images`,
           ...(r.scores ?? []).map((s) => `  ${s.method.padEnd(10)} held-out agreement with fp32 ${pct(s.agreement)}, logits MSE ${s.mse.toExponential(2)}`),
           ...Object.entries(repairs ?? {}).map(([k, v]) => `repair ${k}: ${v}`),
         ].join("\n"));
+      return;
+    }
+    case "sensitivity": {
+      const model = modelArg(a, [".onnx"]);
+      const calibPath = str(a, "calib");
+      if (!calibPath) throw new QwmUsageError("sensitivity needs --calib DATA");
+      const calibSize = int(a, "calib-size", 1) ?? 256, heldOut = int(a, "held-out", 8) ?? 256;
+      const bits = list(a, "bits") ?? [8, 4, 2];
+      if (bits.some((b) => ![8, 4, 2, 1].includes(b))) throw new QwmUsageError(`--bits takes 8, 4, 2 and 1, got '${str(a, "bits")}'`);
+      const calibration = str(a, "calibration") ?? "auto";
+      if (calibration !== "auto" && !(CALIBRATION_METHODS as readonly string[]).includes(calibration)) throw new QwmUsageError(`--calibration must be auto, ${CALIBRATION_METHODS.join(", ")}; got '${calibration}'`);
+      const calib = readDataset(calibPath, { limit: calibSize + heldOut, labelsFile: str(a, "labels-file") });
+      const pctl = str(a, "percentile");
+      const t = await sensitivity(readFile(model, "model"), {
+        calib, calibSize, heldOutSize: heldOut, bits, calibration: calibration as any, perTensor: a.flags.has("per-tensor"),
+        percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), onProgress: progress(json),
+      });
+      out(t, () => {
+        const bs = t.bits;
+        const head = ["layer", "op", "params", ...bs.map((b) => `W${b} bytes`), ...bs.flatMap((b) => [`W${b} KL`, `W${b} top-1`])];
+        const rows = t.layers.map((l) => [l.name, l.op, String(l.params), ...bs.map((b) => (l.bytesAtBits[b] === undefined ? "-" : String(l.bytesAtBits[b]) + (l.storedBitsAtBits[b] !== b ? `(W${l.storedBitsAtBits[b]})` : ""))),
+          ...bs.flatMap((b) => (l.perBits[b] ? [l.perBits[b].kl.toExponential(2), pct(l.perBits[b].top1Agreement)] : ["-", "-"]))]);
+        const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+        const line = (r: string[]) => r.map((x, i) => x.padEnd(w[i])).join("  ");
+        return [
+          `${model}: layer sensitivity, each layer alone at b bits, every other layer int8 (W8A8); KL(fp32 || quantized) of the softmax of the logits and top-1 agreement with fp32`,
+          `calibration: ${t.calibration} on ${t.calibrationImages} images; scored on ${t.heldOutImages} held-out images; all-int8: KL ${t.int8.kl.toExponential(2)}, top-1 agreement ${pct(t.int8.top1Agreement)}; ${t.seconds.toFixed(1)} s`,
+          line(head), ...rows.map(line),
+          "(bytes: packed weights in the .qwm; (W4): a coarse layer stored widened on the int4 kernel)",
+        ].join("\n");
+      });
       return;
     }
     case "eval": {
@@ -232,6 +307,7 @@ async function run(a: Args): Promise<void> {
       const c = d.contents;
       out({
         version: c.version, bytes: c.bytes, weight_bytes: c.weightsBytes, peak_arena_bytes: c.arenaBytes, params: d.params, macs: d.macs,
+        avg_weight_bits: d.avgWeightBits, weight_count: d.weightCount,
         input: c.tensors[c.inputTensor].shape, output: c.tensors[c.outputTensor].shape, preprocess: c.preprocess,
         labels: c.labels, provenance: c.provenance, sections: c.sections, layers: d.layers,
       }, () => {
@@ -246,8 +322,10 @@ async function run(a: Args): Promise<void> {
         const line = (r: string[]) => r.map((x, i) => x.padEnd(w[i])).join("  ");
         return [
           `${model}: .qwm ${c.version}, ${c.bytes} bytes, weights ${c.weightsBytes} bytes, peak arena ${c.arenaBytes} bytes, ${d.params} parameters, ${(d.macs / 1e6).toFixed(2)} M MACs`,
+          `weight bits: ${d.avgWeightBits.toFixed(3)} on average over ${d.weightCount} conv / dense weights (parameter-weighted)`,
           `input ${c.tensors[c.inputTensor].shape.join("x")} (mean ${c.preprocess.mean.map((x) => x.toFixed(4)).join(",")}, std ${c.preprocess.std.map((x) => x.toFixed(4)).join(",")}), output ${c.tensors[c.outputTensor].shape.join("x")}${c.labels ? `: ${c.labels.join(", ")}` : ""}`,
           line(head), ...rows.map(line),
+          ...(c.provenance?.bitsPerLayer ? [`bits per layer: ${Object.entries(c.provenance.bitsPerLayer as Record<string, number>).map(([k, b]) => `${k}=${b}`).join(" ")}`] : []),
           c.provenance ? `provenance: ${JSON.stringify(c.provenance)}` : "",
         ].join("\n");
       });
@@ -374,7 +452,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (a.flags.has("version")) { console.log(VERSION); return 0; }
   if (a.flags.has("help") || a.cmd === "" || a.cmd === "help") { console.log(HELP); return a.cmd === "" && !a.flags.has("help") ? 2 : 0; }
-  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, eval, inspect, classify, bench, export-c, report; see qwasm --help)`); return 2; }
+  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, sensitivity, eval, inspect, classify, bench, export-c, report; see qwasm --help)`); return 2; }
   try {
     await run(a);
     return 0;

@@ -7,6 +7,7 @@ import type { QParams } from "../quantize/params.ts";
 import { simplify } from "../transforms/index.ts";
 import { attributes, decodeModel, DT, dimsOf, elemTypeOf, tensorToConst, type Const, type OnnxNode } from "./proto.ts";
 import { QwmOnnxError, type Imported, type OnnxIo } from "./types.ts";
+import { activationQuant, bipolarWeights, isQonnxOp, QONNX_OPS, quantWeights, truncQuant, type WeightQuant } from "./qonnx.ts";
 
 export const SUPPORTED_OPS = [
   "Conv", "ConvInteger", "QLinearConv", "Gemm", "MatMul", "MatMulInteger", "QLinearMatMul", "BatchNormalization",
@@ -16,8 +17,11 @@ export const SUPPORTED_OPS = [
   "QuantizeLinear", "DequantizeLinear",
 ] as const;
 
-/** Weight quantization carried by a constant that came out of DequantizeLinear. */
-interface WQuant { q: ArrayLike<number>; scales: number[]; zps: number[]; axis: number }
+/**
+ * Weight quantization carried by a constant that came out of DequantizeLinear (int8) or a QONNX Quant /
+ * BipolarQuant (`bits`: the kernel, src/onnx/qonnx.ts; `error`: why no kernel holds it, raised by the layer).
+ */
+interface WQuant { q: ArrayLike<number>; scales: number[]; zps: number[]; axis: number; bits?: number; error?: string }
 
 type Val =
   | { k: "const"; c: Const; wq?: WQuant }
@@ -75,8 +79,8 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   const inDims = dimsOf(inVi);
   const nodes: Node[] = [];
   const quantAct = new Map<string, QParams>();
-  const quantW = new Map<string, { q: Int8Array; scales: Float32Array }>();
-  let nameCount = 0;
+  const quantW = new Map<string, { q: Int8Array; scales: Float32Array; bits?: number }>();
+  let nameCount = 0, qonnxNodes = 0;
   const used = new Set<string>();
   const irName = (base: string) => {
     let s = base.replace(/[^A-Za-z0-9_./:-]/g, "_") || `v${nameCount}`;
@@ -135,8 +139,9 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
     const fail = (code: "ONNX_UNSUPPORTED" | "ONNX_INVALID", msg: string): never => {
       throw new QwmOnnxError(code, `node '${where}' (${node.opType}): ${msg}`, where, node.opType);
     };
-    if ((node.domain ?? "") !== "" && node.domain !== "ai.onnx") fail("ONNX_UNSUPPORTED", `domain '${node.domain}' is not supported (only the default ONNX domain)`);
-    if (!(SUPPORTED_OPS as readonly string[]).includes(node.opType)) {
+    const qonnx = isQonnxOp(node.domain ?? "", node.opType);
+    if (!qonnx && (node.domain ?? "") !== "" && node.domain !== "ai.onnx") fail("ONNX_UNSUPPORTED", `domain '${node.domain}' is not supported (the default ONNX domain, and QONNX's ${QONNX_OPS.join(", ")})`);
+    if (!qonnx && !(SUPPORTED_OPS as readonly string[]).includes(node.opType)) {
       fail("ONNX_UNSUPPORTED", `op type is not supported; supported ops: ${SUPPORTED_OPS.join(", ")}`);
     }
     const at = attributes(node);
@@ -172,6 +177,44 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
     const newVal = (base?: string) => irName(base ?? node.output[0] ?? `${node.opType}_${index}`);
     const nodeName = irName(node.name || `${node.opType}_${index}`);
     const allConst = node.input.filter((x: string) => x !== "").every((x: string) => vals.get(x)?.k === "const");
+
+    if (qonnx) {
+      // QONNX quantizers (src/onnx/qonnx.ts): weights keep their integers, activations get their parameters
+      qonnxNodes++;
+      const scalarOf = (i: number, what: string) => {
+        const c = cst(i, what);
+        if (c.data.length !== 1) fail("ONNX_UNSUPPORTED", `${what} must be one value here (per-tensor), got ${c.data.length}`);
+        return Number(c.data[0]);
+      };
+      const signed = (at.get("signed") ?? 1) !== 0, narrow = (at.get("narrow") ?? 0) !== 0;
+      const x = need(0);
+      const wrap = <T>(f: () => T): T => { try { return f(); } catch (e) { return fail("ONNX_UNSUPPORTED", (e as Error).message); } };
+      if (x.k === "const") {
+        if (node.opType === "Trunc") fail("ONNX_UNSUPPORTED", "Trunc of a constant (Trunc applies to accumulated activations)");
+        const what = `weights quantized by '${where}'`;
+        const w: WeightQuant = node.opType === "BipolarQuant"
+          ? wrap(() => bipolarWeights(x.c, cst(1, "scale")))
+          : wrap(() => quantWeights(x.c, cst(1, "scale"), cst(2, "zeropt").data, scalarOf(3, "bitwidth"), { signed, narrow, rounding: at.get("rounding_mode") ?? "ROUND" }, what));
+        out(0, { k: "const", c: { dims: x.c.dims, dtype: DT.FLOAT, data: w.values }, wq: { q: w.q, scales: w.scales, zps: [0], axis: w.axis, bits: w.bits, error: w.error } });
+        return;
+      }
+      const a = act(0);
+      if (a.q) fail("ONNX_UNSUPPORTED", "a QONNX quantizer of an integer value");
+      if (node.opType === "BipolarQuant") fail("ONNX_UNSUPPORTED", "BipolarQuant of an activation: binary activations have no kernel (weights only)");
+      const r = node.opType === "Trunc"
+        ? wrap(() => truncQuant(scalarOf(1, "scale"), scalarOf(2, "zeropt"), scalarOf(3, "in_bitwidth"), node.input.length >= 6 ? scalarOf(4, "out_scale") : undefined, scalarOf(node.input.length >= 6 ? 5 : 4, "out_bitwidth"), { signed, narrow }))
+        : wrap(() => activationQuant(scalarOf(1, "scale"), scalarOf(2, "zeropt"), scalarOf(3, "bitwidth"), { signed, narrow }));
+      let v = a.v;
+      if (r.clip) {
+        v = newVal();
+        nodes.push({ op: "act", name: nodeName, input: a.v, output: v, kind: "clip", alpha: r.clip[0], beta: r.clip[1] });
+      }
+      // the value it quantizes takes the same parameters unless it has its own (int8 saturation, then the Clip)
+      if (!quantAct.has(a.v)) quantAct.set(a.v, r.q);
+      quantAct.set(v, r.q);
+      out(0, { ...a, v, q: undefined });
+      return;
+    }
 
     if (allConst && node.opType !== "DequantizeLinear" && node.opType !== "Constant") {
       out(0, { k: "const", c: foldConst(node.opType, node.input.map((_: string, i: number) => inp(i)?.k === "const" ? (inp(i) as any).c : undefined), at, fail) });
@@ -297,6 +340,8 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
           groups: depthwise ? C : 1, act: "none", kernel: [KH, KW], stride: [strides[0], strides[1]],
           pads: [pads[0], pads[1], pads[2], pads[3]], dilation: [dil[0], dil[1]],
         });
+        if (wq?.error) fail("ONNX_UNSUPPORTED", wq.error);
+        if (wq?.bits !== undefined && depthwise && wq.bits < 4) wq = { ...wq, bits: 4 }; // depthwise kernels: int8 and int4
         if (wq) registerWeightQuant(quantW, nodeName, wq, W.dims, (q) => {
           const t = new Int8Array(q.length);
           for (let n = 0; n < N; n++) for (let c = 0; c < Cg; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) {
@@ -361,8 +406,11 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
         }
         const y = newVal();
         nodes.push({ op: "dense", name: nodeName, input: x.v, output: y, weight, bias: bias ?? new Float32Array(N), outChannels: N, act: "none" });
+        if (wq?.error) fail("ONNX_UNSUPPORTED", wq.error);
         if (wq && alpha === 1) {
-          registerWeightQuant(quantW, nodeName, { ...wq, axis: transB ? 0 : 1 }, [N, K], (q) => {
+          // per tensor, or per output channel (ONNX axis 0 of [N, K] with transB, axis 1 of [K, N] without)
+          const axis = wq.axis === -1 ? -1 : wq.axis === (transB ? 0 : 1) ? 0 : 1;
+          registerWeightQuant(quantW, nodeName, { ...wq, axis }, [N, K], (q) => {
             const t = new Int8Array(N * K);
             for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[n * K + perm[k]] = q[transB ? n * K + k : k * N + n];
             return t;
@@ -637,7 +685,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
   };
   const quant = { act: quantAct, weights: quantW };
   graph = simplify(graph, quant);
-  return { graph, quant: quantAct.size > (inQ ? 1 : 0) || quantW.size ? quant : undefined, input, output, supportedOps: SUPPORTED_OPS };
+  return { graph, quant: quantAct.size > (inQ ? 1 : 0) || quantW.size ? quant : undefined, qonnx: qonnxNodes || undefined, input, output, supportedOps: SUPPORTED_OPS };
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -734,13 +782,13 @@ function dequantConst(x: Const, scale: Const, zp: Const | undefined, axis: numbe
 }
 
 /** Registers a layer's given int8 weights (per output channel along ONNX axis 0 of `dims`, or per tensor). */
-function registerWeightQuant(map: Map<string, { q: Int8Array; scales: Float32Array }>, node: string, wq: WQuant, dims: number[],
+function registerWeightQuant(map: Map<string, { q: Int8Array; scales: Float32Array; bits?: number }>, node: string, wq: WQuant, dims: number[],
   toIr: (q: ArrayLike<number>) => Int8Array) {
   const N = dims[0];
   if (wq.axis !== -1 && wq.axis !== 0) return; // not per output channel: requantize from the floats instead
   const q = toIr(Int8Array.from(wq.q, (v) => (v < -127 ? -127 : v))); // qs8 kernels take [-127, 127]
   const scales = Float32Array.from({ length: N }, (_, n) => wq.scales[wq.scales.length === 1 ? 0 : n]);
-  map.set(node, { q, scales });
+  map.set(node, wq.bits !== undefined && wq.bits < 8 ? { q, scales, bits: wq.bits, format: "qonnx" } as any : { q, scales });
 }
 
 /** A constant operand of an elementwise op on an activation, as one value per channel. */

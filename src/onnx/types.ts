@@ -27,6 +27,8 @@ export interface Imported {
     act: Map<string, QParams>;
     weights: Map<string, { q: Int8Array; scales: Float32Array }>;
   };
+  /** QONNX quantizer nodes (Quant, BipolarQuant, Trunc) the model had, if any. */
+  qonnx?: number;
   input: OnnxIo;
   output: OnnxIo;
   /** ONNX ops the importer accepts (for the conformance runner and error messages). */

@@ -32,6 +32,11 @@ export interface LowBitOptions {
   only?: (name: string) => boolean;
   /** One scale per layer instead of one per output channel. */
   perTensor?: boolean;
+  /**
+   * Explicit bits (8, 4, 2 or 1) of named layers (mixed precision, src/quantize/mixed.ts); they override `bits`
+   * and keepEnds for those layers. Depthwise layers take 8 or 4. An unknown name is a QwmQuantizeError.
+   */
+  bitsPerLayer?: Record<string, number>;
 }
 
 const TINY = 1e-12;
@@ -196,10 +201,10 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
- * conv and the last layer when keepEnds (default). Depthwise layers take the same representation (qs4, qs2 or
- * qbw depthwise kernels); a 2-bit or binary depthwise layer whose requantization multiplier would reach 1 gets a
- * coarser output scale (the conv and dense layers are stored as int4 with 2^e-scaled integers instead, lower.ts).
- * Returns the per-layer choice.
+ * conv and the last layer when keepEnds (default), and the layers of `opts.bitsPerLayer` at their own bits.
+ * Depthwise layers take the same representation (qs4, qs2 or qbw depthwise kernels); a 2-bit or binary depthwise
+ * layer whose requantization multiplier would reach 1 gets a coarser output scale (the conv and dense layers are
+ * stored as int4 with 2^e-scaled integers instead, lower.ts). Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -217,10 +222,16 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   if (format === "ternary" && opts.bits !== 2) throw new QwmQuantizeError("ternary weights are 2-bit: use --weights 2");
   const lut = format === "kmeans" || format === "pow2";
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
+  const per = opts.bitsPerLayer ?? {};
+  for (const [name, b] of Object.entries(per)) {
+    const n = layers.find((l) => l.name === name);
+    if (!n) throw new QwmQuantizeError(`bits per layer: no conv / dense layer is named '${name}' (layers: ${layers.map((l) => l.name).join(", ")})`);
+    if (![8, 4, 2, 1].includes(b)) throw new QwmQuantizeError(`bits per layer: layer '${name}' at ${b} bits; use 8, 4, 2 or 1`);
+  }
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
     const ends = ((opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1)) || (opts.only !== undefined && !opts.only(n.name));
-    let bits = ends ? 8 : opts.bits;
+    let bits = per[n.name] ?? (ends ? 8 : opts.bits);
     const dw = n.op === "conv" && n.groups !== 1;
     if (dw && lut) bits = bits > 4 ? 8 : 4; // no codebook depthwise kernel: uniform 4-bit (or int8)
     const fmt = ends || (dw && lut) || bits !== opts.bits ? "uniform" : format;
