@@ -171,3 +171,137 @@ export function add_f32(y: usize, x: usize, n: i32): void {
     store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
   }
 }
+
+// ---- elementwise helpers (act: 0 none, 1 relu, 2 relu6) ------------------------------------------------
+
+@inline function actv(v: v128, act: i32): v128 {
+  if (act == 1) return f32x4.max(v, f32x4.splat(0));
+  if (act == 2) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(6));
+  return v;
+}
+@inline function acts(v: f32, act: i32): f32 {
+  if (act == 1) return max(v, <f32>0);
+  if (act == 2) return min(max(v, <f32>0), <f32>6);
+  return v;
+}
+
+/** y[p][n] = act(y[p][n] + bias[n]) for p < P, n < N. */
+export function bias_act_f32(y: usize, P: i32, N: i32, bias: usize, act: i32): void {
+  for (let p = 0; p < P; p++) {
+    const r = y + (<usize>(p * N) << 2);
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const o = <usize>n << 2;
+      v128.store(r + o, actv(f32x4.add(v128.load(r + o), v128.load(bias + o)), act));
+    }
+    for (; n < N; n++) {
+      const o = <usize>n << 2;
+      store<f32>(r + o, acts(load<f32>(r + o) + load<f32>(bias + o), act));
+    }
+  }
+}
+
+/** y = act(a + b), n values. */
+export function add_act_f32(y: usize, a: usize, b: usize, n: i32, act: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, actv(f32x4.add(v128.load(a + o), v128.load(b + o)), act));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, acts(load<f32>(a + o) + load<f32>(b + o), act));
+  }
+}
+
+/** dz = dy where the activation passes its gradient (relu: y > 0; relu6: 0 < y < 6), else 0. */
+export function act_grad_f32(dz: usize, dy: usize, y: usize, n: i32, act: i32): void {
+  const zero = f32x4.splat(0), six = f32x4.splat(6);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const yv = v128.load(y + o);
+    let m = f32x4.gt(yv, zero);
+    if (act == 2) m = v128.and(m, f32x4.lt(yv, six));
+    v128.store(dz + o, v128.and(v128.load(dy + o), m));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const yv = load<f32>(y + o);
+    const pass = yv > 0 && (act != 2 || yv < 6);
+    store<f32>(dz + o, pass ? load<f32>(dy + o) : 0);
+  }
+}
+
+/** out[n] = sum_p x[p][n] (bias gradients). */
+export function colsum_f32(x: usize, P: i32, N: i32, out: usize): void {
+  memory.fill(out, 0, <usize>N << 2);
+  for (let p = 0; p < P; p++) add_f32(out, x + (<usize>(p * N) << 2), N);
+}
+
+/** Round half away from zero. */
+@inline function rnd(v: f32): f32 {
+  return v < 0 ? -Mathf.floor(-v + 0.5) : Mathf.floor(v + 0.5);
+}
+
+@inline function rndv(v: v128): v128 {
+  const r = f32x4.floor(f32x4.add(f32x4.abs(v), f32x4.splat(0.5)));
+  return v128.bitselect(f32x4.neg(r), r, f32x4.lt(v, f32x4.splat(0)));
+}
+
+/**
+ * Fake quantization: y = clamp(round(x / s), lo, hi) * s (round half away from zero), n values.
+ */
+export function fq_f32(x: usize, y: usize, n: i32, s: f32, lo: f32, hi: f32): void {
+  const sv = f32x4.splat(s), lov = f32x4.splat(lo), hiv = f32x4.splat(hi);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = f32x4.div(v128.load(x + o), sv);
+    v128.store(y + o, f32x4.mul(f32x4.min(f32x4.max(rndv(v), lov), hiv), sv));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, min(max(rnd(load<f32>(x + o) / s), lo), hi) * s);
+  }
+}
+
+/**
+ * The backward of fq_f32 for the straight-through family. With v = x / s: where lo < v < hi, gx += gy and
+ * sums[0] += (round(v) - v) gy; where v <= lo, sums[1] += gy (and gx += gy if `all`); where v >= hi, sums[2] += gy
+ * (gx += gy if `all`). LSQ's step gradient is sums[0] + lo sums[1] + hi sums[2]; PACT's alpha gradient sums[2].
+ * (f32x4 partial sums, gathered in f64 every 1024 values.)
+ */
+export function fq_grad_f32(x: usize, gy: usize, gx: usize, n: i32, s: f32, lo: f32, hi: f32, all: i32, sums: usize): void {
+  let a: f64 = 0, b: f64 = 0, c: f64 = 0;
+  const sv = f32x4.splat(s), lov = f32x4.splat(lo), hiv = f32x4.splat(hi);
+  const allm = all ? i32x4.splat(-1) : i32x4.splat(0);
+  let i = 0;
+  while (i + 4 <= n) {
+    let av = f32x4.splat(0), bv = f32x4.splat(0), cv = f32x4.splat(0);
+    const end = min(n & ~3, i + 1024);
+    for (; i < end; i += 4) {
+      const o = <usize>i << 2;
+      const v = f32x4.div(v128.load(x + o), sv), g = v128.load(gy + o);
+      const below = f32x4.le(v, lov), above = f32x4.ge(v, hiv);
+      const inside = v128.not(v128.or(below, above));
+      av = f32x4.add(av, v128.and(f32x4.mul(f32x4.sub(rndv(v), v), g), inside));
+      bv = f32x4.add(bv, v128.and(g, below));
+      cv = f32x4.add(cv, v128.and(g, above));
+      v128.store(gx + o, f32x4.add(v128.load(gx + o), v128.and(g, v128.or(inside, allm))));
+    }
+    a += <f64>f32x4.extract_lane(av, 0) + <f64>f32x4.extract_lane(av, 1) + <f64>f32x4.extract_lane(av, 2) + <f64>f32x4.extract_lane(av, 3);
+    b += <f64>f32x4.extract_lane(bv, 0) + <f64>f32x4.extract_lane(bv, 1) + <f64>f32x4.extract_lane(bv, 2) + <f64>f32x4.extract_lane(bv, 3);
+    c += <f64>f32x4.extract_lane(cv, 0) + <f64>f32x4.extract_lane(cv, 1) + <f64>f32x4.extract_lane(cv, 2) + <f64>f32x4.extract_lane(cv, 3);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o) / s, g = load<f32>(gy + o);
+    if (v <= lo) { b += g; if (all) store<f32>(gx + o, load<f32>(gx + o) + g); }
+    else if (v >= hi) { c += g; if (all) store<f32>(gx + o, load<f32>(gx + o) + g); }
+    else { a += <f64>((rnd(v) - v) * g); store<f32>(gx + o, load<f32>(gx + o) + g); }
+  }
+  store<f64>(sums, a);
+  store<f64>(sums, b, 8);
+  store<f64>(sums, c, 16);
+}

@@ -19,6 +19,19 @@ interface Exports {
   im2col_f32(x: number, B: number, H: number, W: number, C: number, KH: number, KW: number, SH: number, SW: number, PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, col: number): void;
   col2im_f32(dcol: number, B: number, H: number, W: number, C: number, KH: number, KW: number, SH: number, SW: number, PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, dx: number): void;
   add_f32(y: number, x: number, n: number): void;
+  bias_act_f32(y: number, P: number, N: number, bias: number, act: number): void;
+  add_act_f32(y: number, a: number, b: number, n: number, act: number): void;
+  act_grad_f32(dz: number, dy: number, y: number, n: number, act: number): void;
+  colsum_f32(x: number, P: number, N: number, out: number): void;
+  fq_f32(x: number, y: number, n: number, s: number, lo: number, hi: number): void;
+  fq_grad_f32(x: number, gy: number, gx: number, n: number, s: number, lo: number, hi: number, all: number, sums: number): void;
+}
+
+/** Kernels whose memory holds a view, for the fake quantizers (quantizers/types.ts) to run there. */
+const live = new Set<Kernels>();
+export function kernelsOf(a: Float32Array): Kernels | undefined {
+  for (const k of live) if (a.buffer === k.k.memory.buffer) return k;
+  return undefined;
 }
 
 /** A tensor in the kernels' memory: `n` f32 values at byte offset `off`. */
@@ -38,7 +51,13 @@ export class Kernels {
   constructor(bytes: Uint8Array = trainWasmBytes()) {
     this.k = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
     this.top = this.k.heap_base();
+    this.sums = this.alloc(8);
+    live.add(this);
   }
+  /** f64 x 3 result slot of fq_grad_f32. */
+  readonly sums: Buf;
+  /** Stops routing fake quantization of this memory's views here (the net is dropped). */
+  dispose(): void { live.delete(this); }
   get bytes(): number { return this.top; }
   /** `n` zeroed f32 values, 16-byte aligned. */
   alloc(n: number): Buf {

@@ -31,6 +31,7 @@ export abstract class Layer {
   abstract backward(k: Kernels, s: Scratch, B: number): void;
 }
 
+const ACT_CODE = { none: 0, relu: 1, relu6: 2 } as const;
 const actMask = (act: Act, y: number) => (act === "none" ? 1 : act === "relu" ? (y > 0 ? 1 : 0) : y > 0 && y < 6 ? 1 : 0);
 function applyAct(act: Act, y: Float32Array): void {
   if (act === "relu") { for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0; }
@@ -39,8 +40,7 @@ function applyAct(act: Act, y: Float32Array): void {
 /** dz = dy * act'(y); returns the buffer holding dz (dy itself when there is no activation). */
 function actBackward(k: Kernels, act: Act, out: Val, dzBuf: Buf, n: number): Buf {
   if (act === "none") return out.dy;
-  const y = k.f32(out.y, n), dy = k.f32(out.dy, n), dz = k.f32(dzBuf, n);
-  for (let i = 0; i < n; i++) dz[i] = dy[i] * actMask(act, y[i]);
+  k.k.act_grad_f32(dzBuf.off, out.dy.off, out.y.off, n, ACT_CODE[act]);
   return dzBuf;
 }
 
@@ -56,6 +56,7 @@ export class Conv extends Layer {
   private wEff!: Buf;
   private wT!: Buf;
   private gEff!: Buf;
+  private bias!: Buf;
   private readonly direct: boolean;
   constructor(name: string, x: Val, out: Val, weight: Float32Array, bias: Float32Array, readonly g: ConvGeom, readonly act: Act, k: Kernels) {
     super(name, [x], out);
@@ -69,6 +70,7 @@ export class Conv extends Layer {
     this.wEff = k.alloc(this.N * this.K);
     this.wT = k.alloc(this.N * this.K);
     this.gEff = k.alloc(this.N * this.K);
+    this.bias = k.alloc(this.N);
   }
   setQuantizer(q: WeightQuantizer | undefined): void {
     this.wq = q;
@@ -99,17 +101,15 @@ export class Conv extends Layer {
     const P = B * this.out.shape[0] * this.out.shape[1];
     const a = this.im2col(k, s, B);
     k.gemm(P, N, K, a, K, 1, this.wT.off, N, this.out.y.off, N, 0);
-    const y = k.f32(this.out.y, P * N), bias = this.b.data;
-    for (let p = 0; p < P; p++) for (let n = 0; n < N; n++) y[p * N + n] += bias[n];
-    applyAct(this.act, y);
+    k.f32(this.bias).set(this.b.data);
+    k.k.bias_act_f32(this.out.y.off, P, N, this.bias.off, ACT_CODE[this.act]);
   }
   backward(k: Kernels, s: Scratch, B: number): void {
     const N = this.N, K = this.K, x = this.inputs[0];
     const P = B * this.out.shape[0] * this.out.shape[1];
     const dzb = actBackward(k, this.act, this.out, s.dz, P * N);
-    const dz = k.f32(dzb, P * N), db = this.b.grad;
-    db.fill(0);
-    for (let p = 0; p < P; p++) for (let n = 0; n < N; n++) db[n] += dz[p * N + n];
+    k.k.colsum_f32(dzb.off, P, N, this.bias.off);
+    this.b.grad.set(k.f32(this.bias));
     const a = this.im2col(k, s, B);
     k.gemm(N, K, P, dzb.off, 1, N, a, K, this.gEff.off, K, 0);
     const ge = k.f32(this.gEff);
@@ -272,9 +272,7 @@ export class Add extends Layer {
   constructor(name: string, a: Val, b: Val, out: Val, readonly act: Act) { super(name, [a, b], out); }
   scratch(B: number): [number, number] { return [0, B * this.out.size]; }
   forward(k: Kernels, _s: Scratch, B: number): void {
-    const n = B * this.out.size, y = k.f32(this.out.y, n), a = k.f32(this.inputs[0].y, n), b = k.f32(this.inputs[1].y, n);
-    for (let i = 0; i < n; i++) y[i] = a[i] + b[i];
-    applyAct(this.act, y);
+    k.k.add_act_f32(this.out.y.off, this.inputs[0].y.off, this.inputs[1].y.off, B * this.out.size, ACT_CODE[this.act]);
   }
   backward(k: Kernels, s: Scratch, B: number): void {
     const n = B * this.out.size;

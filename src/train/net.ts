@@ -236,6 +236,7 @@ export class Net {
       if (!r) throw new QwmTrainError(`value '${v}' has no observed range: run observe() on calibration images first`);
       return r;
     };
+    const shapes = inferShapes(graph), shapeOf = (v: string) => shapes.get(v)!;
     act.set(graph.input.name, asymmetricQParams(range(graph.input.name).min, range(graph.input.name).max));
     for (const n of graph.nodes) {
       const q = this.actQ.get(n.output);
@@ -247,7 +248,14 @@ export class Net {
         if (levels.has(n.input)) levels.set(n.output, levels.get(n.input)!);
       } else {
         const r = range(n.output);
-        act.set(n.output, asymmetricQParams(r.min, r.max));
+        let qp = asymmetricQParams(r.min, r.max);
+        if (n.op === "gap") {
+          // the runtime's global average pool rescales by a multiplier below 1: an output step at least the input's
+          // step over the pool size (a coarse A-bit input over a small window would otherwise need more)
+          const inner = shapeOf(n.input), min = act.get(n.input)!.scale / (inner[0] * inner[1]) / 0.999;
+          if (qp.scale < min) qp = { scale: min, zeroPoint: Math.max(-128, Math.min(127, Math.round(-128 - Math.min(r.min, 0) / min))) };
+        }
+        act.set(n.output, qp);
       }
     }
     const weights: QuantizedGraph["weights"] = new Map();

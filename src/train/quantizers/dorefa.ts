@@ -4,10 +4,10 @@
 //   no zero) and rescaled by the channel's max |w| (the paper's weights are in [-1, 1]; keeping the magnitude
 //   lets a BN-folded pretrained network be fine-tuned). Gradient: straight through the rounding, through tanh.
 // DoReFa activations: clip(x, 0, 1) on the A-bit grid i / (2^A - 1); gradient 1 inside [0, 1].
-// PACT activations: y = clip(x, 0, alpha) on the grid alpha * i / (2^A - 1), alpha learned:
+// PACT activations: y = clip(x, 0, alpha) on the grid s * i, s = alpha / (2^A - 1), alpha learned:
 //   dy/dx = 1 for 0 <= x < alpha, dy/dalpha = 1 for x >= alpha (straight through the rounding), alpha decays
 //   (L2, as in the paper). Initial alpha: max(1, 2 sqrt(Qp) mean|x|) on the first batch. PACT's weights: DoReFa's.
-import { actLevels, param, rnd, type ActQuantizer, type Method, type Param, type WeightQuantizer } from "./types.ts";
+import { actLevels, fakeQuant, fakeQuantGrad, param, rnd, type ActQuantizer, type Method, type Param, type WeightQuantizer } from "./types.ts";
 
 export class DorefaWeights implements WeightQuantizer {
   readonly params = [];
@@ -48,11 +48,10 @@ export class DorefaActs implements ActQuantizer {
   constructor(readonly bits: number) {}
   step(): number { return Math.fround(1 / actLevels(this.bits)); }
   forward(x: Float32Array, y: Float32Array): void {
-    const Qp = actLevels(this.bits), s = this.step();
-    for (let i = 0; i < x.length; i++) y[i] = rnd(Math.max(0, Math.min(1, x[i])) * Qp) * s;
+    fakeQuant(x, y, this.step(), 0, actLevels(this.bits));
   }
   backward(x: Float32Array, gy: Float32Array, gx: Float32Array): void {
-    for (let i = 0; i < x.length; i++) if (x[i] >= 0 && x[i] <= 1) gx[i] += gy[i];
+    fakeQuantGrad(x, gy, gx, this.step(), 0, actLevels(this.bits));
   }
 }
 
@@ -74,17 +73,11 @@ export class PactActs implements ActQuantizer {
       this.init = true;
     }
     if (!(this.alpha.data[0] > 1e-6)) this.alpha.data[0] = 1e-6;
-    const al = this.alpha.data[0], s = this.step();
-    for (let i = 0; i < x.length; i++) y[i] = rnd((Math.max(0, Math.min(al, x[i])) / al) * Qp) * s;
+    fakeQuant(x, y, this.step(), 0, Qp);
   }
   backward(x: Float32Array, gy: Float32Array, gx: Float32Array): void {
-    const al = this.alpha.data[0];
-    let da = 0;
-    for (let i = 0; i < x.length; i++) {
-      if (x[i] >= al) da += gy[i];
-      else if (x[i] >= 0) gx[i] += gy[i];
-    }
-    this.alpha.grad[0] = da;
+    const [, , above] = fakeQuantGrad(x, gy, gx, this.step(), 0, actLevels(this.bits));
+    this.alpha.grad[0] = above;
   }
 }
 

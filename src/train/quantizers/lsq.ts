@@ -4,7 +4,7 @@
 //   dy/ds = (q - v) inside, -Qn below, Qp above; times the gradient scale g = 1 / sqrt(N * Qp)
 // N: the weights of a channel (per-channel weights) or the features of an image (activations, per tensor).
 // Initial step: 2 mean|x| / sqrt(Qp) (weights per channel; activations on the first training batch).
-import { actLevels, param, rnd, weightRange, type ActQuantizer, type Method, type Param, type WeightQuantizer } from "./types.ts";
+import { actLevels, fakeQuant, fakeQuantGrad, param, rnd, weightRange, type ActQuantizer, type Method, type Param, type WeightQuantizer } from "./types.ts";
 
 export class LsqWeights implements WeightQuantizer {
   readonly params: Param[];
@@ -76,19 +76,13 @@ export class LsqActs implements ActQuantizer {
       this.init = true;
     }
     if (!(this.s.data[0] > 1e-8)) this.s.data[0] = 1e-8;
-    const s = this.s.data[0];
-    for (let i = 0; i < x.length; i++) y[i] = Math.max(0, Math.min(Qp, rnd(x[i] / s))) * s;
+    fakeQuant(x, y, this.s.data[0], 0, Qp);
   }
   backward(x: Float32Array, gy: Float32Array, gx: Float32Array): void {
-    const Qp = actLevels(this.bits), s = this.s.data[0];
-    let ds = 0;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i] / s;
-      if (v <= 0) continue; // -Qn = 0 for unsigned activations: contributes 0 to ds
-      if (v >= Qp) ds += Qp * gy[i];
-      else { ds += (rnd(v) - v) * gy[i]; gx[i] += gy[i]; }
-    }
-    this.s.grad[0] = ds / Math.sqrt(this.per * Qp);
+    const Qp = actLevels(this.bits);
+    // -Qn = 0 for unsigned activations: below the range contributes 0 to the step's gradient
+    const [inside, , above] = fakeQuantGrad(x, gy, gx, this.s.data[0], 0, Qp);
+    this.s.grad[0] = (inside + Qp * above) / Math.sqrt(this.per * Qp);
   }
 }
 

@@ -2,7 +2,7 @@
 // the data (weights: max |w| per output channel / Qp; activations: an exponential moving average of the batch
 // maximum / (2^A - 1)), the rounding's gradient is taken as 1. Plain STE passes the gradient everywhere; clipped
 // STE zeroes it where the input is outside the quantizer's range.
-import { actLevels, rnd, weightRange, type ActQuantizer, type Method, type WeightQuantizer } from "./types.ts";
+import { actLevels, fakeQuant, fakeQuantGrad, rnd, weightRange, type ActQuantizer, type Method, type WeightQuantizer } from "./types.ts";
 
 export class MaxAbsWeights implements WeightQuantizer {
   readonly params = [];
@@ -50,12 +50,10 @@ export class EmaMaxActs implements ActQuantizer {
       for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
       this.range = this.range === 0 ? m : this.momentum * this.range + (1 - this.momentum) * m;
     }
-    const s = this.step(), Qp = actLevels(this.bits);
-    for (let i = 0; i < x.length; i++) y[i] = Math.max(0, Math.min(Qp, rnd(x[i] / s))) * s;
+    fakeQuant(x, y, this.step(), 0, actLevels(this.bits));
   }
   backward(x: Float32Array, gy: Float32Array, gx: Float32Array): void {
-    const hi = this.step() * actLevels(this.bits);
-    for (let i = 0; i < x.length; i++) if (!this.clipped || (x[i] >= 0 && x[i] <= hi)) gx[i] += gy[i];
+    fakeQuantGrad(x, gy, gx, this.step(), 0, actLevels(this.bits), !this.clipped);
   }
 }
 

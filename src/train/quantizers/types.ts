@@ -8,6 +8,7 @@
 //                    (one step per output channel): 4 bits [-8, 7] (qs4 ops), 2 bits [-2, 1] (qs2 ops)
 //   activations, A bits (after ReLU / ReLU6): integers q in [0, 2^A - 1], real value q * s (one step per tensor):
 //                    an int8 tensor with zero point -128 whose producing op clamps it to 2^A levels
+import { kernelsOf } from "../kernels.ts";
 
 /** A trainable parameter: values and gradient (set by backward, consumed by the optimizer). */
 export interface Param {
@@ -56,3 +57,33 @@ export const actLevels = (bits: number) => 2 ** bits - 1;
 
 /** Round half away from zero (the kernels' rounding, docs/kernels.md). */
 export const rnd = (x: number) => (x < 0 ? -Math.round(-x) : Math.round(x));
+
+/** y = clamp(round(x / s), lo, hi) * s; on the wasm kernels when the views live in their memory. */
+export function fakeQuant(x: Float32Array, y: Float32Array, s: number, lo: number, hi: number): void {
+  const k = kernelsOf(x);
+  if (k && y.buffer === x.buffer) { k.k.fq_f32(x.byteOffset, y.byteOffset, x.length, s, lo, hi); return; }
+  const s32 = Math.fround(s);
+  for (let i = 0; i < x.length; i++) y[i] = Math.max(lo, Math.min(hi, rnd(Math.fround(x[i] / s32)))) * s32;
+}
+
+/**
+ * Straight-through backward of fakeQuant, v = x / s: gx += gy where lo < v < hi (everywhere when `all`);
+ * returns [sum (round(v) - v) gy inside, sum gy where v <= lo, sum gy where v >= hi].
+ */
+export function fakeQuantGrad(x: Float32Array, gy: Float32Array, gx: Float32Array, s: number, lo: number, hi: number, all = false): [number, number, number] {
+  const k = kernelsOf(x);
+  if (k && gy.buffer === x.buffer && gx.buffer === x.buffer) {
+    k.k.fq_grad_f32(x.byteOffset, gy.byteOffset, gx.byteOffset, x.length, s, lo, hi, all ? 1 : 0, k.sums.off);
+    const r = new Float64Array(k.k.memory.buffer, k.sums.off, 3);
+    return [r[0], r[1], r[2]];
+  }
+  const s32 = Math.fround(s);
+  let a = 0, b = 0, c = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.fround(x[i] / s32), g = gy[i];
+    if (v <= lo) { b += g; if (all) gx[i] += g; }
+    else if (v >= hi) { c += g; if (all) gx[i] += g; }
+    else { a += (rnd(v) - v) * g; gx[i] += g; }
+  }
+  return [a, b, c];
+}
