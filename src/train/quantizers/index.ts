@@ -4,6 +4,7 @@ import { dorefa, pact } from "./dorefa.ts";
 import { lsq } from "./lsq.ts";
 import { ste, steClipped } from "./ste.ts";
 import type { Method } from "./types.ts";
+import { QwmTrainError } from "../kernels.ts";
 
 export * from "./types.ts";
 
@@ -11,6 +12,6 @@ export const METHODS: Record<string, Method> = { lsq, pact, dorefa, ste, "ste-cl
 
 export function method(name: string): Method {
   const m = METHODS[name];
-  if (!m) throw new Error(`unknown --method '${name}' (use ${Object.keys(METHODS).join(", ")})`);
+  if (!m) throw new QwmTrainError(`unknown --method '${name}' (use ${Object.keys(METHODS).join(", ")})`);
   return m;
 }
