@@ -18,6 +18,11 @@ import { LsqActs, LsqWeights } from "../src/train/quantizers/lsq.ts";
 import { PactActs, DorefaWeights } from "../src/train/quantizers/dorefa.ts";
 import { fakeQuant, fakeQuantGrad, param } from "../src/train/quantizers/types.ts";
 import { rng } from "../src/train/data.ts";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "./helpers/tools.ts";
 
 const PRE = { channelOrder: "rgb" as const, resize: "stretch" as const, cropFraction: 1, valueScale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 const win = (k: number, s = 1, p = 0) => ({ kernel: [k, k] as [number, number], stride: [s, s] as [number, number], pads: [p, p, p, p] as [number, number, number, number], dilation: [1, 1] as [number, number] });
@@ -323,6 +328,54 @@ test("built-in architectures build, run and have the documented sizes", () => {
     net.setInput(new Float32Array(2 * net.input.size));
     assert.is(net.forward(2, true).length, 20);
     net.k.dispose();
+  }
+});
+
+// ---- the CLI: qwasm train / qwasm finetune ----------------------------------------------------------------------
+const qwasm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const tmp = mkdtempSync(join(tmpdir(), "qwasm-train-"));
+const FM_TRAIN = "models/data/fashion-train256-images-idx3-ubyte.gz", FM_TEST = "models/data/fashion-t10k1000-images-idx3-ubyte.gz";
+
+test("qwasm train --json: per-epoch test accuracy of the exported .qwm, which qwasm eval reproduces", () => {
+  const out = join(tmp, "fm.qwm");
+  const r = qwasm("train", "--arch", "fmnist-cnn", "--data", FM_TRAIN, "--test", FM_TEST, "--test-limit", "200", "--epochs", "2", "--batch", "32",
+    "--weights", "4", "--acts", "4", "--method", "pact", "--out", out, "--json");
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.is(j.epochs.length, 2);
+  assert.is(j.first_last_bits, 8);
+  assert.equal(j.layers.map((l: { weightBits: number }) => l.weightBits), [8, 4, 4, 8]);
+  assert.match(j.provenance.weights, /first conv and last layer 8-bit/);
+  const e = qwasm("eval", out, "--data", FM_TEST, "--limit", "200", "--json");
+  assert.is(e.code, 0, e.err);
+  assert.is(JSON.parse(e.out).accuracy, j.epochs[1].test.accuracy);
+  assert.ok(existsSync(out));
+});
+
+test("qwasm finetune / train: user mistakes are one clear line and a non-zero exit", () => {
+  const out = join(tmp, "x.qwm");
+  const cases: [string[], RegExp][] = [
+    [["finetune", "--data", FM_TRAIN, "--out", out], /finetune needs a MODEL\.onnx/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--out", out], /needs --data/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN], /needs --out/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--method", "magic"], /--method must be lsq, pact, dorefa, ste, ste-clip/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--weights", "3"], /--weights must be 32 \(float\), 8, 4 or 2/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--weights", "32", "--acts", "4"], /goes with --acts 32/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", "models/fashion_mnist_dsres.onnx"], /should be a \.qwm file/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--lr", "-1"], /--lr must be a positive number/],
+    [["train", "--arch", "alexnet", "--data", FM_TRAIN, "--out", out], /built in are fmnist-cnn, cifar-resnet20/],
+    [["train", "--data", FM_TRAIN, "--out", out], /train needs --arch/],
+    [["train", "--arch", "fmnist-cnn", "--data", FM_TRAIN, "--out", out, "--optimizer", "rmsprop"], /--optimizer must be sgd or adam/],
+    [["train", "--arch", "fmnist-cnn", "--data", FM_TRAIN, "--out", out, "--bogus", "1"], /unknown option --bogus/],
+  ];
+  for (const [args, re] of cases) {
+    const r = qwasm(...args);
+    assert.is(r.code, 2, `${args.join(" ")}: exit ${r.code} ${r.err}`);
+    assert.match(r.err, re);
+    assert.is(r.err.trim().split("\n").length, 1, r.err);
   }
 });
 

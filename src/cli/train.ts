@@ -56,14 +56,14 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
   const method = h.str("method") ?? "lsq";
   if (!METHODS[method]) throw new QwmUsageError(`--method must be ${Object.keys(METHODS).join(", ")}; got '${method}'`);
-  const optimizer = h.str("optimizer") ?? "sgd";
+  const optimizer = h.str("optimizer") ?? (cmd === "finetune" ? "adam" : "sgd");
   if (optimizer !== "sgd" && optimizer !== "adam") throw new QwmUsageError(`--optimizer must be sgd or adam, got '${optimizer}'`);
   const schedule = h.str("schedule") ?? "cosine";
   if (!(SCHEDULES as string[]).includes(schedule)) throw new QwmUsageError(`--schedule must be ${SCHEDULES.join(", ")}, got '${schedule}'`);
   const epochs = h.int("epochs", 1, 10000) ?? (cmd === "finetune" ? 3 : 10);
   const batch = h.int("batch", 1, 4096) ?? 64;
   const seed = h.int("seed", 0, 2 ** 32 - 1) ?? 1;
-  const lrDefault = cmd === "finetune" ? (optimizer === "adam" ? 1e-4 : 1e-3) : optimizer === "adam" ? 2e-3 : 0.05;
+  const lrDefault = cmd === "finetune" ? (optimizer === "adam" ? 1e-4 : 1e-3) : optimizer === "adam" ? 2e-3 : 0.1;
   const lr = num(h, "lr", lrDefault, (x) => x > 0 && x < 100, "a positive number");
   const weightDecay = num(h, "weight-decay", cmd === "finetune" ? 1e-4 : 5e-4, (x) => x >= 0 && x < 1, "a number in [0, 1)");
   const momentum = num(h, "momentum", 0.9, (x) => x >= 0 && x < 1, "a number in [0, 1)");
