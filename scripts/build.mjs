@@ -3,6 +3,7 @@
 //   build/qwasm.simd.wasm     WASM SIMD (v128) kernels
 //   build/qwasm.nosimd.wasm   no v128 at all: for wasm2c, interpreters and old engines
 //   build/qwasm.relaxed.wasm  SIMD + relaxed-SIMD dot products (Deno, workerd, Chromium; never Node 20)
+//   build/qwasm.train.wasm    fp32 training kernels for the toolkit (src/train/), not part of the runtime
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -87,6 +88,13 @@ for (const [name, { features }] of Object.entries(BUILDS)) {
   console.log(`${`build/qwasm.${name}.wasm`.padEnd(26)} ${String(statSync(out).size).padStart(7)} bytes  ${problems.length ? "FAILED" : "ok"}: ${what}`);
   for (const p of problems) console.error(`  ${name}: ${p}`);
   failed ||= problems.length > 0;
+}
+// The training kernels (src/train/, the toolkit only): a separate module, so the runtime builds above do not grow.
+{
+  const out = `${root}build/qwasm.train.wasm`;
+  execFileSync(bin("asc"), ["--config", "assembly/train/asconfig.json"], { cwd: root, stdio: "inherit" });
+  execFileSync(bin("wasm-opt"), [out, "-o", out, "-O3", "--mvp-features", ...BASE_FEATURES, "--enable-simd"], { cwd: root, stdio: "inherit" });
+  console.log(`${"build/qwasm.train.wasm".padEnd(26)} ${String(statSync(out).size).padStart(7)} bytes  (training kernels, toolkit only)`);
 }
 if (failed) {
   console.error("build: opcode checks failed");

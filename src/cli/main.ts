@@ -1,4 +1,4 @@
-// The `qwasm` command line: quantize, sensitivity, eval, inspect, classify, bench, export-c, report. A user mistake prints one line
+// The `qwasm` command line: quantize, sensitivity, eval, inspect, classify, bench, export-c, report, finetune, train. A user mistake prints one line
 // ("qwasm: ...") and exits non-zero; --json prints exactly one JSON object on stdout.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
@@ -12,6 +12,7 @@ import { overwrittenInput, writeFileAtomic } from "./atomic.ts";
 import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
 import { collectReport, findSensitivity, paretoFront, renderReport, selectConfigs, CONFIGS } from "../report/index.ts";
 import { sensitivity } from "../quantize/sensitivity.ts";
+import { trainCommand, TRAIN_FLAGS } from "./train.ts";
 
 /** The SDK's model over the builds Node runs, read from this package's build/ (the CLI may be bundled). */
 const sdkModel = (bytes: Uint8Array) => loadModel(bytes, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
@@ -48,6 +49,14 @@ Usage:
                  (one self-contained HTML file: accuracy vs size with the Pareto front, metrics, layer
                  sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md)
                  configurations: ${CONFIGS.map((c) => c.id).join(", ")}
+  qwasm finetune MODEL.onnx --data DATA --out M.qwm [--test DATA] [--weights 4|2|8|32] [--acts 4|3|2|8|32]
+                 [--method lsq|pact|dorefa|ste|ste-clip] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
+                 [--schedule cosine|onecycle|constant] [--weight-decay X] [--seed N] [--no-augment] [--limit N]
+                 [--test-limit N] [--mean a,b,c --std a,b,c] [--json]
+                 (quantization-aware fine-tuning on our wasm kernels; first conv and last layer stay 8-bit;
+                 the .qwm is written after every epoch and, with --test, evaluated on the integer kernels)
+  qwasm train --arch fmnist-cnn|cifar-resnet20 --data DATA --out M.qwm [the options of finetune]
+                 (a built-in architecture from scratch, batch norm folded at export; --weights 32 --acts 32: fp32)
   qwasm --help | --version
 
 DATA: a CIFAR-10 batch (*.bin), an IDX images file (MNIST / Fashion-MNIST, .gz or not; the labels file is
@@ -65,7 +74,7 @@ images and are recorded in the .qwm's provenance; docs/repairs.md):
 
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
-const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround"]);
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround", "no-augment"]);
 const CALIB_FLAGS = ["calib", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels-file"];
 
 function parse(argv: string[]): Args {
@@ -100,6 +109,8 @@ const ALLOWED: Record<string, string[]> = {
   "export-c": ["out", "name", "json"],
   report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "calibration", "calib-size",
     "mean", "std", "labels", "labels-file", "json"],
+  finetune: TRAIN_FLAGS,
+  train: TRAIN_FLAGS,
 };
 
 function str(a: Args, name: string): string | undefined {
@@ -188,6 +199,9 @@ async function run(a: Args): Promise<void> {
   const labels = str(a, "labels") ? readLabels(str(a, "labels")!) : undefined;
 
   switch (a.cmd) {
+    case "finetune":
+    case "train":
+      return trainCommand(a.cmd, a.pos, { str: (n) => str(a, n), int: (n, lo, hi) => int(a, n, lo, hi), has: (n) => a.flags.has(n), preprocess: () => preprocessFlags(a), labels });
     case "quantize": {
       const model = modelArg(a, [".onnx"]);
       const dest = str(a, "out");
@@ -452,7 +466,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (a.flags.has("version")) { console.log(VERSION); return 0; }
   if (a.flags.has("help") || a.cmd === "" || a.cmd === "help") { console.log(HELP); return a.cmd === "" && !a.flags.has("help") ? 2 : 0; }
-  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, sensitivity, eval, inspect, classify, bench, export-c, report; see qwasm --help)`); return 2; }
+  if (!ALLOWED[a.cmd]) { console.error(`qwasm: unknown command '${a.cmd}' (quantize, sensitivity, eval, inspect, classify, bench, export-c, report, finetune, train; see qwasm --help)`); return 2; }
   try {
     await run(a);
     return 0;

@@ -25,6 +25,11 @@ export interface QuantizedGraph {
    * scales of the +-1 dot product, and `biasOffset` (real units) is added to the layer's bias.
    */
   weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string; codebook?: Codebook; xnor?: { threshold: number; biasOffset: Float32Array } }>;
+  /**
+   * Values held on fewer than 256 levels (quantization-aware training, src/train/): an A-bit activation after a
+   * ReLU is an int8 tensor on 2^A levels from its zero point; the op producing it clamps to [zp, zp + levels - 1].
+   */
+  levels?: Map<string, number>;
 }
 
 const ceilTo = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -264,6 +269,13 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
     }
     return id;
   };
+  /** The fused activation's clamp, narrowed to the value's levels when it has fewer than 256. */
+  const bounds = (act: Act, q: QParams, v: string) => {
+    const b = actBounds(act, q), lv = qg.levels?.get(v);
+    if (lv === undefined) return b;
+    if (!(Number.isInteger(lv) && lv >= 2 && lv <= 256)) throw new QwmPackError(`value '${v}': ${lv} levels (2..256)`);
+    return { lo: Math.max(b.lo, q.zeroPoint), hi: Math.min(b.hi, q.zeroPoint + lv - 1) };
+  };
   const same = (n: Node, a: QParams, o: QParams) => {
     if (a.scale !== o.scale || a.zeroPoint !== o.zeroPoint) {
       throw new QwmPackError(`node '${n.name}' (${n.op}): input and output must share scale and zero point`);
@@ -346,7 +358,7 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
         lw = { ...lw, scales: fit.scales };
         const biasQ = fit.biasQ;
         const { mult, shift } = multipliers(Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
-        const { lo, hi } = actBounds(n.act, qy);
+        const { lo, hi } = bounds(n.act, qy, n.output);
         const bits = lw.bits ?? 8;
         if (lw.codebook) {
           const cb = lw.codebook, lut = [cb.bits, cb.entries, cb.perChannel ? 1 : 0];
@@ -416,7 +428,7 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
       case "add": {
         const qa = qOf(n.inputs[0]), qb = qOf(n.inputs[1]);
         const { mult, shift } = multipliers([qa.scale / qy.scale, qb.scale / qy.scale], 24);
-        const { lo, hi } = actBounds(n.act, qy);
+        const { lo, hi } = bounds(n.act, qy, n.output);
         op(Op.AddQs8, [mult[0], mult[1], shift, lo, hi]);
         break;
       }
@@ -427,6 +439,8 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
       case "act": {
         const qx = qOf(n.input);
         const table = buildQs8Lut((x) => ACT_FN[n.kind](x, n.alpha, n.beta), qx.scale, qx.zeroPoint, qy.scale, qy.zeroPoint);
+        const lv = qg.levels?.get(n.output);
+        if (lv !== undefined) for (let i = 0; i < table.length; i++) table[i] = Math.max(qy.zeroPoint, Math.min(qy.zeroPoint + lv - 1, table[i]));
         op(Op.LutQs8, [], { weights: b.weights(new Uint8Array(table.buffer)) });
         break;
       }
