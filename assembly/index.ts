@@ -22,3 +22,5 @@ export {
 } from "./kernels/qs4_conv2d";
 export { qs4_dwconv2d, qs4_dwconv2d_packed_bytes } from "./kernels/qs4_dwconv2d";
 export { qb1_conv2d, qb1_sign, qb1_packed_bytes, qb1_conv2d_scratch_bytes } from "./kernels/qb1_conv2d";
+export { qs2_dwconv2d, qbw_dwconv2d, qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes } from "./kernels/qs2_dwconv2d";
+export { qb1_dwconv2d, qb1_dwconv2d_packed_bytes } from "./kernels/qb1_dwconv2d";

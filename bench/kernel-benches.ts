@@ -2,7 +2,7 @@
 import type { KernelHost } from "../src/wasm/kernels.ts";
 import { f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm } from "../src/pack/layout.ts";
 import { rng } from "../test/helpers/ref.ts";
-import { qb1Conv, qb1Sign, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
+import { lowDw, qb1Conv, qb1Sign, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
 
 export interface Bench { name: string; macs: number; setup(h: KernelHost): () => void }
 
@@ -124,6 +124,8 @@ export const benches: Bench[] = [
   ...RESNET.map(qs4Conv),
   ...POINTWISE.map(qs4Conv),
   ...DEPTHWISE.map(qs4Dw),
+  ...(["qs2", "ternary", "qbw", "qb1"] as const).flatMap((k) => DEPTHWISE.map((c) => lowDw(k, c))),
+  qb1Sign(8, 64),
   qs4Dense(1, 64, 10),
   qs4Dense(64, 64, 10),
   ...RESNET.map((c) => subConv("qs2", c)),

@@ -1,7 +1,8 @@
 // npm run bench:kernels: GMAC/s of every kernel family, int8 and fp32, in each build, on ResNet- and
 // MobileNet-style shapes; median of repeated timed runs. SIMD and no-SIMD run here in Node; the relaxed
 // build runs in Deno (this same file, spawned with --build relaxed --json), since Node 20 must not run it.
-// Flags: --build NAME (one build only), --json (machine-readable rows), --quick (fewer repeats).
+// Flags: --build NAME (one build only), --json (machine-readable rows), --quick (fewer repeats), --filter REGEX
+// (only the benches whose name matches).
 import { KernelHost } from "../src/wasm/kernels.ts";
 import { readBuild, type BuildName } from "../src/wasm/module.ts";
 import { benches, type Bench } from "./kernel-benches.ts";
@@ -37,7 +38,9 @@ export interface Row { name: string; macs: number; build: BuildName; gmacs: numb
 
 async function runBuild(build: BuildName): Promise<Row[]> {
   const host = await KernelHost.create(readBuild(build));
-  return benches.map((b: Bench) => {
+  // --filter REGEX: only the benches whose name matches
+  const filter = opt("--filter") ? new RegExp(opt("--filter")!) : undefined;
+  return benches.filter((b) => !filter || filter.test(b.name)).map((b: Bench) => {
     host.reset();
     const run = b.setup(host);
     const ms = timeIt(run);
@@ -56,7 +59,7 @@ async function main() {
       const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
       if (!existsSync(deno)) { console.error("relaxed build skipped: npm package deno is not installed"); continue; }
       const out = execFileSync(deno, ["run", "--quiet", "--no-lock", "--allow-read", "--allow-env", new URL(import.meta.url).pathname,
-        "--build", "relaxed", "--json", ...(quick ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 16 << 20 });
+        "--build", "relaxed", "--json", ...(quick ? ["--quick"] : []), ...(opt("--filter") ? ["--filter", opt("--filter")!] : [])], { encoding: "utf8", maxBuffer: 16 << 20 });
       rows.push(...JSON.parse(out.trim().split("\n").pop()!));
       continue;
     }
@@ -70,6 +73,7 @@ async function main() {
   console.log(`| ${"kernel / shape".padEnd(w)} | MMAC  | ${present.map((b) => b.padStart(7)).join(" | ")} |`);
   console.log(`|${"-".repeat(w + 2)}|-------|${present.map(() => "---------").join("|")}|`);
   for (const b of benches) {
+    if (!rows.some((x) => x.name === b.name)) continue;
     const cells = present.map((build) => {
       const r = rows.find((x) => x.name === b.name && x.build === build);
       return (r ? r.gmacs.toFixed(2) : "-").padStart(7);

@@ -1,6 +1,8 @@
 // The sub-8-bit kernels in npm run bench:kernels, on the int8 benches' shapes (bench/kernel-benches.ts).
 import type { KernelHost } from "../src/wasm/kernels.ts";
-import { packQb1Conv, packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "../src/pack/lowbit.ts";
+import {
+  packQb1Conv, packQb1Depthwise, packQbwDepthwise, packQbwGemm, packQs2Depthwise, packQs2Gemm, packQs4Depthwise, packQs4Gemm,
+} from "../src/pack/lowbit.ts";
 import { rng } from "../test/helpers/ref.ts";
 import type { Bench } from "./kernel-benches.ts";
 
@@ -102,6 +104,34 @@ export function subConv(kind: "qbw" | "qs2" | "ternary", c: Conv): Bench {
       const po = h.alloc(O * O * c.N), ps = h.alloc(h.fn(`${k}_conv2d_scratch_bytes`)(O, O, c.C, c.K, c.K, c.S, c.S, 1, 1));
       const f = h.fn(`${k}_conv2d`);
       return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.N, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, 0, -128, 127, ps);
+    },
+  };
+}
+
+/**
+ * Low-bit depthwise on the int8 depthwise shapes: 2-bit / ternary and BWN weights x int8 (qs2_dwconv2d,
+ * qbw_dwconv2d), and binary XNOR (qb1_dwconv2d on a bit tensor; the sign that makes the bits is its own row).
+ */
+export function lowDw(kind: "qs2" | "ternary" | "qbw" | "qb1", c: Conv): Bench {
+  const O = outSize(c), P = c.K >> 1, T = c.K * c.K;
+  const fn = kind === "qbw" ? "qbw_dwconv2d" : kind === "qb1" ? "qb1_dwconv2d" : "qs2_dwconv2d";
+  return {
+    name: `${kind === "ternary" ? "qs2 ternary" : kind} dwconv2d ${c.K}x${c.K} ${c.C}ch @${c.H}x${c.H}${c.S > 1 ? ` s${c.S}` : ""}`,
+    macs: O * O * c.C * T,
+    setup(h: KernelHost) {
+      const r = rng(4);
+      const w = Int8Array.from({ length: c.C * T }, () => (kind === "qbw" || kind === "qb1" ? (r.next() < 0.5 ? -1 : 1) : kind === "qs2" ? r.int(-2, 1) : r.int(-1, 1)));
+      const bias = new Int32Array(c.C), mult = new Int32Array(c.C).fill(1 << 24);
+      const po = h.alloc(O * O * c.C);
+      const f = h.fn(fn);
+      if (kind === "qb1") {
+        const px = h.put(Uint8Array.from({ length: c.H * c.H * ((c.C + 7) >> 3) }, () => r.int(0, 255)));
+        const pw = h.put(packQb1Depthwise(w, c.C, c.K, c.K, bias, mult));
+        return () => f(px, c.H, c.H, c.C, po, O, O, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, -128, -128, 127);
+      }
+      const px = h.put(r.i8(c.H * c.H * c.C));
+      const pw = h.put(kind === "qbw" ? packQbwDepthwise(w, c.C, c.K, c.K, bias, mult) : packQs2Depthwise(w, c.C, c.K, c.K, bias, mult));
+      return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, -128, -128, 127);
     },
   };
 }

@@ -9,6 +9,7 @@ import { writeQwm } from "./pack/qwm.ts";
 import { layers, readQwm, type LayerInfo, type QwmContents } from "./pack/read.ts";
 import { quantizationFromModel, quantizeGraph } from "./quantize/graph.ts";
 import { applyLowBit, type WeightFormat } from "./quantize/lowbit.ts";
+import { applyXnor, binaryActStats, innerLayers } from "./quantize/binary.ts";
 import { calibrate, chooseCalibration, type CalibrationMethod, type MethodScore } from "./calibrate/index.ts";
 import { normalizedFloats, toModelPixels, type Dataset } from "./data/index.ts";
 import { Runner } from "./engine/runner.ts";
@@ -55,6 +56,11 @@ export interface QuantizeOptions extends ModelOptions {
   weightFormat?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits when weightBits < 8 (default true). */
   keepEnds?: boolean;
+  /**
+   * Activation bits of the low-bit layers: 8 (default), or 1 with weightBits 1: binary XNOR layers (sign +
+   * XNOR-popcount conv / depthwise / dense, src/quantize/binary.ts) instead of BWN.
+   */
+  actBits?: number;
   onProgress?: Progress;
 }
 
@@ -105,7 +111,17 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   opts.onProgress?.(1, 1, "calibrating");
   provenance(method, px.length);
   const qg = quantizeGraph(g, ranges, { perChannel });
-  if (opts.weightBits !== undefined && opts.weightBits !== 8) {
+  if ((opts.actBits ?? 8) !== 8) {
+    if (opts.actBits !== 1 || opts.weightBits !== 1) throw new QwmUsageError("binary activations (--acts 1) go with binary weights (--weights 1); other activation widths are 8-bit");
+    const names = innerLayers(g, opts.keepEnds ?? true);
+    const nodes = names.map((name) => g.nodes.find((n) => n.name === name)!);
+    // the two-level fit of each binary layer's input, on (at most 64 of) the calibration images
+    const stats = await binaryActStats(g, wasm, px.slice(0, 64).map((p) => normalizedFloats(p, g.preprocess)), nodes.map((n) => (n as { input: string }).input), qg.act);
+    const choice = applyXnor(g, qg, names, stats);
+    const all = g.nodes.filter((n) => n.op === "conv" || n.op === "dense");
+    g.provenance = { ...g.provenance, weights: `binary XNOR (+-1 weights and activations, sign at the real zero, alpha = mean|w| per channel, two-level activation fit from ${Math.min(64, px.length)} images, naive post-training) on ${choice.length} of ${all.length} conv/dense layers; ` +
+      `8-bit: ${all.filter((n) => !names.includes(n.name)).map((n) => n.name).join(", ") || "none"}` };
+  } else if (opts.weightBits !== undefined && opts.weightBits !== 8) {
     const choice = applyLowBit(g, qg, { bits: opts.weightBits, format: opts.weightFormat, keepEnds: opts.keepEnds });
     const low = choice.filter((c) => c.bits !== 8);
     g.provenance = { ...g.provenance, weights: `${opts.weightBits}-bit ${opts.weightFormat ?? "uniform"} (naive per-channel rounding) on ${low.length} of ${choice.length} conv/dense layers; ` +

@@ -21,6 +21,9 @@ import {
   qs4_conv2d, qs4_fully_connected, qs2_conv2d, qs2_fully_connected, qbw_conv2d, qbw_fully_connected,
 } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d } from "../kernels/qs4_dwconv2d";
+import { qs2_dwconv2d, qbw_dwconv2d } from "../kernels/qs2_dwconv2d";
+import { qb1_conv2d, qb1_sign } from "../kernels/qb1_conv2d";
+import { qb1_dwconv2d } from "../kernels/qb1_dwconv2d";
 import { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool_requant } from "../kernels/qs8_pool";
 import { qs8_add } from "../kernels/qs8_add";
 import { qs8_lut } from "../kernels/qs8_lut";
@@ -196,6 +199,36 @@ function runOp(r: u32, wbase: usize): void {
     }
     case Op.DwConv2dQs4: {
       qs4_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW,
+        rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
+        pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40));
+      break;
+    }
+    case Op.DwConv2dQs2:
+    case Op.DwConv2dQbw: {
+      const KH = rd_i32(p), KW = rd_i32(p + 4), SH = rd_i32(p + 8), SW = rd_i32(p + 12), PT = rd_i32(p + 16), PL = rd_i32(p + 20);
+      const DH = rd_i32(p + 24), DW = rd_i32(p + 28), sh = rd_i32(p + 32), lo = rd_i32(p + 36), hi = rd_i32(p + 40);
+      if (code == Op.DwConv2dQs2) qs2_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, tZeroPoint(y), lo, hi);
+      else qbw_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, tZeroPoint(y), lo, hi);
+      break;
+    }
+    case Op.SignQb1: {
+      // bit = (x >= t), t in x's quantized domain (the writer's choice: its real zero)
+      qb1_sign(X, H * W, C, rd_i32(p), Y);
+      break;
+    }
+    case Op.Conv2dQb1: {
+      qb1_conv2d(X, H, W, C, Y, OH, OW, N,
+        rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
+        pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), S);
+      break;
+    }
+    case Op.DenseQb1: {
+      // the whole H x W x C bit tensor is one window: the conv with KH = H, KW = W
+      qb1_conv2d(X, H, W, C, Y, 1, 1, N, H, W, 1, 1, 0, 0, 1, 1, pw, rd_i32(p), tZeroPoint(y), rd_i32(p + 4), rd_i32(p + 8), S);
+      break;
+    }
+    case Op.DwConv2dQb1: {
+      qb1_dwconv2d(X, H, W, C, Y, OH, OW,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40));
       break;

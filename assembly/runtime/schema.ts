@@ -5,7 +5,7 @@
 
 export const QWM_MAGIC = 0x4d575189; // bytes 89 51 57 4d ("\x89QWM") read as a little-endian u32
 export const QWM_MAJOR = 1;
-export const QWM_MINOR = 1; // 1.1: sub-8-bit weight ops (Conv2dQs4 .. DenseQbw)
+export const QWM_MINOR = 1; // 1.1: sub-8-bit weight ops (Conv2dQs4 .. DenseQbw, and SignQb1 .. DwConv2dQb1 over B1 tensors)
 export const HEADER_BYTES = 32;
 export const SECTION_ENTRY_BYTES = 16;
 export const MAX_SECTIONS = 64;
@@ -32,6 +32,7 @@ export enum DType {
   I8 = 1,
   F32 = 2,
   U8 = 3, // scratch buffers
+  B1 = 4, // 1.1: +-1 activations, one bit per channel (H x W x C in H*W*ceil(C/8) bytes; SignQb1 writes them)
 }
 
 export enum ChannelOrder { RGB = 0, BGR = 1, Gray = 2 }
@@ -66,6 +67,14 @@ export enum Op {
   DenseQs2 = 28,
   Conv2dQbw = 29,
   DenseQbw = 30,
+  // 31-33: codebook weights (another part of issue 6)
+  // 1.1: binary (XNOR-popcount) layers over B1 tensors, and 2-bit / ternary / binary depthwise
+  SignQb1 = 34,
+  Conv2dQb1 = 35,
+  DenseQb1 = 36,
+  DwConv2dQs2 = 37,
+  DwConv2dQbw = 38,
+  DwConv2dQb1 = 39,
 }
 
 /** What went wrong; the high byte of an error code. */

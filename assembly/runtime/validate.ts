@@ -26,6 +26,9 @@ import { qs8_packed_bytes } from "../kernels/qs8_gemm";
 import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
 import { qs4_packed_bytes, qs2_packed_bytes, qbw_packed_bytes } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d_packed_bytes } from "../kernels/qs4_dwconv2d";
+import { qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes } from "../kernels/qs2_dwconv2d";
+import { qb1_packed_bytes, qb1_conv2d_scratch_bytes } from "../kernels/qb1_conv2d";
+import { qb1_dwconv2d_packed_bytes } from "../kernels/qb1_dwconv2d";
 import { f32_packed_bytes } from "../kernels/f32_gemm";
 import { f32_dwconv2d_packed_bytes } from "../kernels/f32_dwconv2d";
 import { f32_conv2d_scratch_bytes } from "../kernels/f32_conv2d";
@@ -145,8 +148,17 @@ const OP_INFO: usize = memory.data<u8>([
   1, 1, 3, W_ | S_,  // 28 DenseQs2
   1, 1, 11, W_ | S_, // 29 Conv2dQbw
   1, 1, 3, W_ | S_,  // 30 DenseQbw
+  0, 0, 0, 0,        // 31
+  0, 0, 0, 0,        // 32
+  0, 0, 0, 0,        // 33
+  1, 1, 1, 0,        // 34 SignQb1
+  1, 1, 11, W_ | S_, // 35 Conv2dQb1
+  1, 1, 3, W_ | S_,  // 36 DenseQb1
+  1, 1, 11, W_,      // 37 DwConv2dQs2
+  1, 1, 11, W_,      // 38 DwConv2dQbw
+  1, 1, 11, W_,      // 39 DwConv2dQb1
 ]);
-const OP_CODES: u32 = 31;
+const OP_CODES: u32 = 40;
 
 /** Byte offset of the params in an op record with `nIn` inputs (u16 ids padded to 4 bytes). */
 @inline export function opParams(rec: u32, nIn: u32): u32 {
@@ -313,16 +325,17 @@ function checkTensors(): i32 {
 function checkTensor(id: u32): i32 {
   const r = tRec(id), idx = <i32>id;
   const dt = rd_u8(r);
-  if (dt < <u32>DType.I8 || dt > <u32>DType.U8) return fail(ErrorKind.Unknown, Section.Tensors, Field.DType, idx);
+  if (dt < <u32>DType.I8 || dt > <u32>DType.B1) return fail(ErrorKind.Unknown, Section.Tensors, Field.DType, idx);
   if ((rd_u8(r + 1) | rd_u8(r + 2) | rd_u8(r + 3)) != 0) return fail(ErrorKind.Range, Section.Tensors, Field.TensorReserved, idx);
   const H = rd_u32(r + 4), W = rd_u32(r + 8), C = rd_u32(r + 12);
   if (H - 1 >= MAX_D || W - 1 >= MAX_D || C - 1 >= MAX_D) return fail(ErrorKind.Range, Section.Tensors, Field.Dims, idx);
   // Scratch buffers are 1 x rows x C bytes (1 x 1 x bytes, or rows of 4096 bytes when larger).
   if (dt == DType.U8 && H != 1) return fail(ErrorKind.Shape, Section.Tensors, Field.Dims, idx);
-  // bytes = H * W * C * element size, exactly (at most 2^50: exact in u64).
+  // bytes = H * W * C * element size, exactly (at most 2^50: exact in u64); bit tensors H * W * ceil(C/8).
   const eb: u64 = dt == DType.F32 ? 4 : 1;
   const bytes = rd_u32(r + 20);
-  if (<u64>H * <u64>W * <u64>C * eb != <u64>bytes) return fail(ErrorKind.Range, Section.Tensors, Field.TensorBytes, idx);
+  const want = dt == DType.B1 ? <u64>H * <u64>W * ((<u64>C + 7) >> 3) : <u64>H * <u64>W * <u64>C * eb;
+  if (want != <u64>bytes) return fail(ErrorKind.Range, Section.Tensors, Field.TensorBytes, idx);
   // Place in the arena: 16-aligned, inside [0, arena bytes).
   const off = rd_u32(r + 16);
   if ((off & 15) != 0) return fail(ErrorKind.Align, Section.Tensors, Field.ArenaOffset, idx);
@@ -708,6 +721,62 @@ function checkQs4DwValues(i: i32, w: u32, C: u32, T: u32): i32 {
   return 0;
 }
 
+/**
+ * Packed binary conv / dense layer (qb1_conv2d.ts): weight bits zero past K and in the padding rows, popw equal to
+ * each tap's number of +1 weights, mult in [0, 2^31), padding rows' tail zero, and |bias| + K <= 2^31 - 1 (the
+ * +-1 dot product lies in [-K, K]).
+ */
+function checkQb1Values(i: i32, w: u32, N: u32, T: u32, C: u32): i32 {
+  const K = T * C, Kb = ((K + 127) >> 7) << 4, Np = (N + 3) & ~3;
+  const base = weightsOff + w, bias = base + Np * Kb, mult = bias + (Np << 2), popw = mult + (Np << 2);
+  for (let n: u32 = 0; n < Np; n++) {
+    const row = base + n * Kb;
+    for (let t: u32 = 0; t < T; t++) {
+      let pop: u32 = 0;
+      if (n < N) for (let c: u32 = 0; c < C; c++) { const k = t * C + c; pop += (rd_u8(row + (k >> 3)) >> (k & 7)) & 1; }
+      if (<u32>rd_u16(popw + ((t * Np + n) << 1)) != pop) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    }
+    // bits past K (and every bit of a padding row) are zero
+    const k0: u32 = n < N ? K : 0;
+    if ((k0 & 7) != 0 && (rd_u8(row + (k0 >> 3)) >> (k0 & 7)) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    for (let b: u32 = (k0 + 7) >> 3; b < Kb; b++) if (rd_u8(row + b) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    const bv = <i64>rd_i32(bias + (n << 2)), m = rd_i32(mult + (n << 2));
+    if (n >= N && (bv != 0 || m != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if (m < 0 || (bv < 0 ? -bv : bv) + <i64>K > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
+/**
+ * Packed 2-bit / BWN / binary depthwise layers (qs2_dwconv2d.ts, qb1_dwconv2d.ts): bits past C zero in every tap
+ * row, mult in [0, 2^31), and the accumulator bound: |bias| + 255 * sum |w| <= 2^31 - 1 (int8 activations), or
+ * |bias| + T (binary activations, the +-1 dot product lies in [-T, T]).
+ */
+function checkLowDwValues(i: i32, code: u32, w: u32, C: u32, T: u32): i32 {
+  const two = code == Op.DwConv2dQs2;
+  const Cb = two ? (C + 3) >> 2 : (C + 7) >> 3;
+  const base = weightsOff + w, tail = base + T * Cb;
+  const used: u32 = two ? 2 * (C - ((Cb - 1) << 2)) : C - ((Cb - 1) << 3); // bits used in a row's last byte
+  for (let t: u32 = 0; t < T; t++) {
+    if (used < 8 && (rd_u8(base + t * Cb + Cb - 1) >> used) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  for (let c: u32 = 0; c < C; c++) {
+    let abs: i64 = 0;
+    if (code == Op.DwConv2dQb1) abs = <i64>T;
+    else {
+      for (let t: u32 = 0; t < T; t++) {
+        const b = <i32>rd_u8(base + t * Cb + (c >> (two ? 2 : 3)));
+        const v = two ? (b << (30 - ((c & 3) << 1))) >> 30 : 1;
+        abs += 255 * <i64>(v < 0 ? -v : v);
+      }
+    }
+    const bias = <i64>rd_i32(tail + (c << 2)), mult = rd_i32(tail + ((C + c) << 2));
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
 function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, wBytes: u32): i32 {
   const x = rd_u16(r + OP_HDR);
   const p = opParams(r, nIn);
@@ -770,6 +839,57 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const need = <u64>(gKH * gKW) * ((<u64>C + 1) >> 1) + 8 * <u64>C;
       if (!weightsFit(need) || <u32>qs4_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       return checkQs4DwValues(i, rd_u32(r + 12), C, <u32>(gKH * gKW));
+    }
+    case Op.SignQb1: {
+      if ((e = dtypes(i, x, DType.I8, y, DType.B1)) != 0) return e;
+      if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      const t = rd_i32(p);
+      if (t < -128 || t > 127) return opFail(ErrorKind.Range, Field.Param, i);
+      return 0;
+    }
+    case Op.Conv2dQb1:
+    case Op.DenseQb1: {
+      if ((e = dtypes(i, x, DType.B1, y, DType.I8)) != 0) return e;
+      const dense = code == Op.DenseQb1;
+      if (dense) {
+        // a dense layer over the whole H x W x C bit tensor: the conv with KH = H, KW = W (1 x 1 output)
+        if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
+        if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
+        if (<u64>tDim(x, 0) * <u64>tDim(x, 1) > 64) return opFail(ErrorKind.Shape, Field.InputId, i);
+        gKH = <i32>tDim(x, 0); gKW = <i32>tDim(x, 1);
+      } else {
+        if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+        if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+        // padding masks are 64-bit: at most 64 taps
+        if (gKH * gKW > 64) return opFail(ErrorKind.Range, Field.Param, i);
+      }
+      const C = tDim(x, 2), N = tDim(y, 2), taps = <u32>(gKH * gKW);
+      // K = taps * C < 2^22 bits; row bytes ceil128(K) / 8; the popcounts sum in u8 lanes over <= 31 chunks
+      // (<= 248) before each reduction to int32, whatever K (qb1_conv2d.ts)
+      const K = <u64>taps * <u64>C, Kb = ((K + 127) >> 7) << 4;
+      const need = ceil4(N) * Kb + 8 * ceil4(N) + 2 * <u64>taps * ceil4(N);
+      if (!weightsFit(need) || <u32>qb1_packed_bytes(<i32>N, <i32>taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      if ((e = checkQb1Values(i, rd_u32(r + 12), N, taps, C)) != 0) return e;
+      if (32 * (Kb + 8) + 16 > <u64>tBytes(s) || <u32>qb1_conv2d_scratch_bytes(gKH, gKW, <i32>C) > tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);
+      return 0;
+    }
+    case Op.DwConv2dQs2:
+    case Op.DwConv2dQbw:
+    case Op.DwConv2dQb1: {
+      const b1 = code == Op.DwConv2dQb1;
+      if ((e = dtypes(i, x, b1 ? DType.B1 : DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      const C = tDim(x, 2), T = <u32>(gKH * gKW);
+      // binary depthwise: mismatches are counted in u8 lanes, so at most 255 taps
+      if (b1 && T > 255) return opFail(ErrorKind.Range, Field.Param, i);
+      const per: u64 = code == Op.DwConv2dQs2 ? 4 : 8; // channels per byte
+      const need = <u64>T * ((<u64>C + per - 1) / per) + 8 * <u64>C;
+      const packed = code == Op.DwConv2dQs2 ? qs2_dwconv2d_packed_bytes(<i32>C, gKH, gKW)
+        : code == Op.DwConv2dQbw ? qbw_dwconv2d_packed_bytes(<i32>C, gKH, gKW) : qb1_dwconv2d_packed_bytes(<i32>C, gKH, gKW);
+      if (!weightsFit(need) || <u32>packed != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return checkLowDwValues(i, code, rd_u32(r + 12), C, T);
     }
     case Op.DwConv2dQs8: {
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;

@@ -20,7 +20,8 @@ const HELP = `qwasm ${VERSION}: quantize image classifiers and run them integer-
 Usage:
   qwasm quantize MODEL.onnx --calib DATA --out M.qwm [--calibration auto|minmax|percentile|mse|kl]
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
-                 [--weights 8|4|2|1 [--weight-format uniform|ternary] [--low-bit-ends]] [--acts 8]
+                 [--weights 8|4|2|1 [--weight-format uniform|ternary] [--low-bit-ends]] [--acts 8|1]
+                 (--weights 1 --acts 1: binary XNOR layers, sign + XNOR-popcount; first conv and last layer 8-bit)
                  (a QDQ model needs no --calib: its own scales are used)
   qwasm eval (M.qwm | MODEL.onnx) --data DATA [--limit N] [--json] [--labels-file FILE]
                  (an .onnx takes the preprocessing flags of quantize and runs in fp32)
@@ -161,12 +162,14 @@ async function run(a: Args): Promise<void> {
       const pctl = str(a, "percentile");
       const wbits = str(a, "weights") === undefined ? 8 : Number(str(a, "weights"));
       if (![8, 4, 3, 2, 1].includes(wbits)) throw new QwmUsageError(`--weights must be 8, 4, 3, 2 or 1; got '${str(a, "weights")}'`);
-      if ((str(a, "acts") ?? "8") !== "8") throw new QwmUsageError("--acts: only 8-bit activations are supported");
+      const abits = str(a, "acts") ?? "8";
+      if (abits !== "8" && abits !== "1") throw new QwmUsageError(`--acts must be 8 or 1; got '${abits}'`);
+      if (abits === "1" && wbits !== 1) throw new QwmUsageError("--acts 1 (binary XNOR layers) needs --weights 1");
       const wfmt = str(a, "weight-format") ?? "uniform";
       if (!["uniform", "kmeans", "pow2", "ternary"].includes(wfmt)) throw new QwmUsageError(`--weight-format must be uniform, kmeans, pow2 or ternary; got '${wfmt}'`);
       if (wbits === 3 && wfmt !== "kmeans" && wfmt !== "pow2") throw new QwmUsageError("--weights 3 needs --weight-format kmeans or pow2");
       const r = await quantize(readFile(model, "model"), {
-        weightBits: wbits, weightFormat: wfmt as any, keepEnds: !a.flags.has("low-bit-ends"),
+        weightBits: wbits, weightFormat: wfmt as any, keepEnds: !a.flags.has("low-bit-ends"), actBits: Number(abits),
         calib, calibration: calibration as any, calibSize, perTensor: a.flags.has("per-tensor"),
         percentile: pctl === undefined ? undefined : Number(pctl), preprocess: preprocessFlags(a), labels,
         onProgress: progress(json),

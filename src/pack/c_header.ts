@@ -13,7 +13,7 @@ export interface CHeaderOptions {
 }
 
 const C_IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DTYPE_NAME: Record<number, string> = { [DType.I8]: "i8", [DType.F32]: "f32", [DType.U8]: "u8" };
+const DTYPE_NAME: Record<number, string> = { [DType.I8]: "i8", [DType.F32]: "f32", [DType.U8]: "u8", [DType.B1]: "b1" };
 
 export function isCIdentifier(s: string): boolean {
   return C_IDENT.test(s);

@@ -96,6 +96,8 @@ export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias:
   if (T > 64) throw new QwmPackError(`binary conv: ${T} taps; at most 64 (padding masks are 64-bit)`);
   const Kp = ceil128(T * C), Kb = Kp / 8, Np = ceil4(N);
   if (Kp >= 2 ** 31) throw new QwmPackError(`binary conv: K = ${T * C} bits; below 2^31 (int32 accumulators)`);
+  if (C > 65535) throw new QwmPackError(`binary conv: C = ${C}; at most 65535 (u16 per-tap weight popcounts)`);
+  for (let n = 0; n < N; n++) if (Math.abs(bias[n]) + T * C > 2 ** 31 - 1) throw new QwmPackError(`bias ${bias[n]} at channel ${n}: |bias| + K exceeds the int32 accumulator`);
   const out = new Uint8Array(qb1PackedBytes(N, T, C));
   const view = new DataView(out.buffer);
   const popw = Np * Kb + 8 * Np;
@@ -198,4 +200,107 @@ export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bi
   }
   packTail(buf, wBytes, N, bias, mult, sumw);
   return new Uint8Array(buf);
+}
+
+// ---------------------------------------------------------------- depthwise: 2-bit / ternary, BWN, XNOR (1.1)
+
+/** Bytes of a packed 2-bit / ternary depthwise layer (qs2_dwconv2d): KH*KW*ceil(C/4) + 8*C. */
+export function qs2DepthwisePackedBytes(C: number, KH: number, KW: number): number {
+  return KH * KW * ((C + 3) >> 2) + 8 * C;
+}
+
+/** Bytes of a packed BWN depthwise layer (qbw_dwconv2d): KH*KW*ceil(C/8) + 8*C. */
+export function qbwDepthwisePackedBytes(C: number, KH: number, KW: number): number {
+  return KH * KW * ((C + 7) >> 3) + 8 * C;
+}
+
+/** Bytes of a packed binary (XNOR) depthwise layer (qb1_dwconv2d): KH*KW*ceil(C/8) + 8*C. */
+export function qb1DepthwisePackedBytes(C: number, KH: number, KW: number): number {
+  return KH * KW * ((C + 7) >> 3) + 8 * C;
+}
+
+/**
+ * The int32 accumulator of a depthwise layer with int8 activations: |bias| + 255 * sum_t |w[t][c]| <= 2^31 - 1
+ * per channel (the runtime's bound, |x - zx| <= 255).
+ */
+function checkDwAccumulator(w: Int8Array, C: number, T: number, bias: Int32Array) {
+  for (let c = 0; c < C; c++) {
+    let abs = 0;
+    for (let t = 0; t < T; t++) abs += Math.abs(w[t * C + c]);
+    if (Math.abs(bias[c]) + 255 * abs > 2 ** 31 - 1) throw new QwmPackError(`bias ${bias[c]} at channel ${c}: |bias| + 255 * sum |w| exceeds the int32 accumulator`);
+  }
+}
+
+function packDwTail(out: Uint8Array, at: number, C: number, bias: Int32Array, mult: Int32Array) {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let c = 0; c < C; c++) {
+    view.setInt32(at + 4 * c, bias[c], true);
+    view.setInt32(at + 4 * (C + c), mult[c], true);
+  }
+}
+
+/**
+ * Packs a 2-bit depthwise layer for qs2_dwconv2d. `w` is tap-major [KH*KW][C] (as packQs4Depthwise) with values
+ * in [-2, 1] (uniform 4-level grid), or {-1, 0, 1} (ternary: bit 0 of each crumb the nonzero plane, bit 1 the
+ * sign plane, which is the same two's complement code). Channel c of tap t: byte t*ceil(C/4) + (c >> 2), bits
+ * [2*(c&3), 2*(c&3)+2). Then int32 bias[C], mult[C].
+ */
+export function packQs2Depthwise(w: Int8Array, C: number, KH: number, KW: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const T = KH * KW, Cb = (C + 3) >> 2;
+  if (w.length !== T * C) throw new QwmPackError(`weights: expected ${T * C} values (KH=${KH}, KW=${KW}, C=${C}), got ${w.length}`);
+  checkTail(C, bias, mult);
+  const out = new Uint8Array(qs2DepthwisePackedBytes(C, KH, KW));
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {
+    const v = w[t * C + c];
+    if (!(v >= -2 && v <= 1)) throw new QwmPackError(`weights: value ${v} at tap ${t}, channel ${c}; 2-bit weights must be in [-2, 1]`);
+    out[t * Cb + (c >> 2)] |= (v & 3) << ((c & 3) * 2);
+  }
+  checkDwAccumulator(w, C, T, bias);
+  packDwTail(out, T * Cb, C, bias, mult);
+  return out;
+}
+
+/**
+ * Packs a BWN depthwise layer (+-1 weights x int8 activations) for qbw_dwconv2d. `w` is tap-major [KH*KW][C] of
+ * +1 / -1. Channel c of tap t: byte t*ceil(C/8) + (c >> 3), bit c & 7, set = -1 (the sign bit), clear = +1 (and
+ * zero past C). Then int32 bias[C], mult[C].
+ */
+export function packQbwDepthwise(w: Int8Array, C: number, KH: number, KW: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const T = KH * KW, Cb = (C + 7) >> 3;
+  if (w.length !== T * C) throw new QwmPackError(`weights: expected ${T * C} values (KH=${KH}, KW=${KW}, C=${C}), got ${w.length}`);
+  checkTail(C, bias, mult);
+  const out = new Uint8Array(qbwDepthwisePackedBytes(C, KH, KW));
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {
+    const v = w[t * C + c];
+    if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at tap ${t}, channel ${c}; binary weights must be +1 or -1`);
+    if (v === -1) out[t * Cb + (c >> 3)] |= 1 << (c & 7);
+  }
+  checkDwAccumulator(w, C, T, bias);
+  packDwTail(out, T * Cb, C, bias, mult);
+  return out;
+}
+
+/** Largest number of taps of a binary depthwise layer: mismatches are counted in u8 lanes (qb1_dwconv2d.ts). */
+export const QB1_DW_MAX_TAPS = 255;
+
+/**
+ * Packs a binary (XNOR) depthwise layer for qb1_dwconv2d. `w` is tap-major [KH*KW][C] of +1 / -1; `bias` int32
+ * [C] in units of the +-1 dot product, `mult` [C] the per-channel scale folded into the requantization. Channel c
+ * of tap t: byte t*ceil(C/8) + (c >> 3), bit c & 7, set = +1 (as the bit tensors of qb1_sign), zero past C.
+ * Widths: at most 255 taps (u8 mismatch lanes); |bias| + T <= 2^31 - 1.
+ */
+export function packQb1Depthwise(w: Int8Array, C: number, KH: number, KW: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const T = KH * KW, Cb = (C + 7) >> 3;
+  if (w.length !== T * C) throw new QwmPackError(`weights: expected ${T * C} values (KH=${KH}, KW=${KW}, C=${C}), got ${w.length}`);
+  checkTail(C, bias, mult);
+  if (T > QB1_DW_MAX_TAPS) throw new QwmPackError(`binary depthwise: ${T} taps; at most ${QB1_DW_MAX_TAPS} (mismatches are counted in 8-bit lanes)`);
+  const out = new Uint8Array(qb1DepthwisePackedBytes(C, KH, KW));
+  for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {
+    const v = w[t * C + c];
+    if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at tap ${t}, channel ${c}; binary weights must be +1 or -1`);
+    if (v === 1) out[t * Cb + (c >> 3)] |= 1 << (c & 7);
+  }
+  for (let c = 0; c < C; c++) if (Math.abs(bias[c]) + T > 2 ** 31 - 1) throw new QwmPackError(`bias ${bias[c]} at channel ${c}: |bias| + taps exceeds the int32 accumulator`);
+  packDwTail(out, T * Cb, C, bias, mult);
+  return out;
 }

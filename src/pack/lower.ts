@@ -8,15 +8,21 @@ import {
   qs8ConvScratchBytes, qs8DenseScratchBytes, QwmPackError,
 } from "./layout.ts";
 import { planArena } from "./plan.ts";
-import { packQbwGemm, packQs2Gemm, packQs4Depthwise, packQs4Gemm } from "./lowbit.ts";
+import {
+  packQb1Conv, packQb1Depthwise, packQbwDepthwise, packQbwGemm, packQs2Depthwise, packQs2Gemm, packQs4Depthwise, packQs4Gemm,
+} from "./lowbit.ts";
 import { f32Bits, type OpDesc, type Program, type TensorDesc } from "./qwm.ts";
 import { actBounds, multipliers, roundHalfAway, type QParams } from "../quantize/params.ts";
 
 /** How a graph is quantized: activation parameters of every value, int8 weights of every conv / dense. */
 export interface QuantizedGraph {
   act: Map<string, QParams>;
-  /** `bits` 4, 2 or 1 (src/quantize/lowbit.ts) selects the sub-8-bit ops; absent: int8. */
-  weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string }>;
+  /**
+   * `bits` 4, 2 or 1 (src/quantize/lowbit.ts) selects the sub-8-bit ops; absent: int8. `xnor` (with bits 1,
+   * src/quantize/binary.ts): binary activations too, SignQb1 + the XNOR-popcount ops; `scales` are then the real
+   * scales of the +-1 dot product, and `biasOffset` (real units) is added to the layer's bias.
+   */
+  weights: Map<string, { q: Int8Array; scales: Float32Array; bits?: number; format?: string; xnor?: { threshold: number; biasOffset: Float32Array } }>;
   /**
    * Values held on fewer than 256 levels (quantization-aware training, src/train/): an A-bit activation after a
    * ReLU is an int8 tensor on 2^A levels from its zero point; the op producing it clamps to [zp, zp + levels - 1].
@@ -31,10 +37,18 @@ function subConvScratch(bits: number, OH: number, OW: number, C: number, KH: num
   return Hp * Wp * ceilTo(C, bits === 2 ? 16 : 8) * 2 + 4 * KH * KW;
 }
 const subPack = (bits: number) => (bits === 4 ? packQs4Gemm : bits === 2 ? packQs2Gemm : packQbwGemm);
+/** Scratch of Conv2dQb1 / DenseQb1: a tile of 32 bit rows (ceil128(K)/8 bytes) and their padding masks. */
+export const qb1ConvScratchBytes = (taps: number, C: number) => 32 * (Math.ceil((taps * C) / 128) * 16 + 8) + 16;
 
 export interface LowerOptions {
   /** Share arena bytes between tensors whose lifetimes do not overlap (default true; false keeps all). */
   reuse?: boolean;
+  /**
+   * Binary (XNOR) layers as their exact int8 twin, a reference for tests: SignQb1 becomes a LutQs8 to +-1 (int8,
+   * scale 1, zero point 0, so that zero padding is 0, neither +1 nor -1) and the XNOR op the int8 op with the
+   * same +-1 weights, int32 biases, multipliers and shift: the same integers, on the int8 kernels.
+   */
+  binaryAsInt8?: boolean;
 }
 
 export interface Lowered { program: Program; tensorOf: Map<string, number> }
@@ -242,6 +256,24 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
     if (!(Number.isInteger(lv) && lv >= 2 && lv <= 256)) throw new QwmPackError(`value '${v}': ${lv} levels (2..256)`);
     return { lo: Math.max(b.lo, q.zeroPoint), hi: Math.min(b.hi, q.zeroPoint + lv - 1) };
   };
+  // binary activations of a value (SignQb1 at a threshold), shared by the binary layers that read it
+  const signs = new Map<string, number>();
+  const signOf = (v: string, threshold: number, shape: Shape) => {
+    const key = `${v}\u0000${threshold}`;
+    let id = signs.get(key);
+    if (id === undefined) {
+      if (opts.binaryAsInt8) {
+        id = b.tensor(DType.I8, shape, { scale: 1, zeroPoint: 0 }, `${v}:sign`);
+        const table = Int8Array.from({ length: 256 }, (_, k) => (k - 128 >= threshold ? 1 : -1));
+        b.ops.push({ op: Op.LutQs8, inputs: [t(v)], output: id, params: [], weights: b.weights(new Uint8Array(table.buffer)) });
+      } else {
+        id = b.tensor(DType.B1, shape, undefined, `${v}:sign`);
+        b.ops.push({ op: Op.SignQb1, inputs: [t(v)], output: id, params: [threshold] });
+      }
+      signs.set(key, id);
+    }
+    return id;
+  };
   const same = (n: Node, a: QParams, o: QParams) => {
     if (a.scale !== o.scale || a.zeroPoint !== o.zeroPoint) {
       throw new QwmPackError(`node '${n.name}' (${n.op}): input and output must share scale and zero point`);
@@ -263,6 +295,45 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
         // A sub-8-bit layer whose real multiplier reaches 1 (coarse weight scales: 2-bit, binary) cannot be
         // requantized (shift >= 31): its integer weights are scaled by 2^e and the layer runs on the narrowest
         // kernel that holds them (int4, else int8); the arithmetic is the same, only the storage grows.
+        if (lw.xnor) {
+          // binary (XNOR) layer: SignQb1 on the input, then the XNOR-popcount op; scales are per unit of the +-1 dot
+          const xn = lw.xnor, N = n.outChannels;
+          if (!(xn.threshold >= -128 && xn.threshold <= 127)) throw new QwmPackError(`node '${n.name}': sign threshold ${xn.threshold} outside -128..127`);
+          const bias = Float32Array.from(n.bias, (v, i) => v + xn.biasOffset[i]);
+          const fit = fitBias({ name: n.name, bias }, 1, lw.q, lw.scales);
+          const { mult, shift } = multipliers(Array.from(fit.scales, (s) => s / qy.scale));
+          const { lo, hi } = actBounds(n.act, qy);
+          const bits = signOf(n.input, xn.threshold, [h, w, C]);
+          const push = (code: Op, params: number[], extra: Partial<OpDesc>) => b.ops.push({ op: code, inputs: [bits], output: out, params, ...extra });
+          if (opts.binaryAsInt8) {
+            const [OH, OW] = shapes.get(n.output)!;
+            const [KH, KW] = n.op === "conv" ? n.kernel : [1, 1];
+            const geom = n.op === "conv" ? [...win(n), n.dilation[0], n.dilation[1]] : [];
+            if (n.op === "dense") push(Op.DenseQs8, [shift, lo, hi], { weights: b.weights(packQs8Gemm(lw.q, N, 1, h * w * C, fit.biasQ, mult)), scratch: b.scratch(qs8DenseScratchBytes(h * w * C)) });
+            else if (n.groups === 1) {
+              push(Op.Conv2dQs8, [...geom, shift, lo, hi], {
+                weights: b.weights(packQs8Gemm(lw.q, N, KH * KW, C, fit.biasQ, mult)),
+                scratch: b.scratch(qs8ConvScratchBytes(OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
+              });
+            } else push(Op.DwConv2dQs8, [...geom, shift, lo, hi], { weights: b.weights(packQs8Depthwise(tapMajor(lw.q, C, KH * KW), C, KH, KW, fit.biasQ, mult)) });
+            break;
+          }
+          if (n.op === "dense") {
+            if (h * w > 64) throw new QwmPackError(`node '${n.name}': a binary dense layer over ${h}x${w} pixels; at most 64 (flatten first)`);
+            push(Op.DenseQb1, [shift, lo, hi], { weights: b.weights(packQb1Conv(lw.q, N, h * w, C, fit.biasQ, mult)), scratch: b.scratch(qb1ConvScratchBytes(h * w, C)) });
+          } else if (n.groups === 1) {
+            const [KH, KW] = n.kernel;
+            push(Op.Conv2dQb1, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
+              weights: b.weights(packQb1Conv(lw.q, N, KH * KW, C, fit.biasQ, mult)), scratch: b.scratch(qb1ConvScratchBytes(KH * KW, C)),
+            });
+          } else {
+            const [KH, KW] = n.kernel;
+            push(Op.DwConv2dQb1, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
+              weights: b.weights(packQb1Depthwise(tapMajor(lw.q, C, KH * KW), C, KH, KW, fit.biasQ, mult)),
+            });
+          }
+          break;
+        }
         if (lw.bits !== undefined && lw.bits < 8) {
           const maxReal = Math.max(...Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
           let e = 0;
@@ -296,9 +367,9 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
               scratch: b.scratch(subConvScratch(bits, OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
             });
           } else {
-            if (bits !== 4) throw new QwmPackError(`node '${n.name}': depthwise layers have 8- and 4-bit kernels only`);
-            op(Op.DwConv2dQs4, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
-              weights: b.weights(packQs4Depthwise(tapMajor(lw.q, C, KH * KW), C, KH, KW, biasQ, mult)),
+            const pack = bits === 4 ? packQs4Depthwise : bits === 2 ? packQs2Depthwise : packQbwDepthwise;
+            op(bits === 4 ? Op.DwConv2dQs4 : bits === 2 ? Op.DwConv2dQs2 : Op.DwConv2dQbw, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi], {
+              weights: b.weights(pack(tapMajor(lw.q, C, KH * KW), C, KH, KW, biasQ, mult)),
             });
           }
           break;

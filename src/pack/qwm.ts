@@ -48,7 +48,9 @@ export interface Program {
 }
 
 export const elemBytes = (d: DType) => (d === DType.F32 ? 4 : 1);
-export const tensorBytes = (t: TensorDesc) => t.shape[0] * t.shape[1] * t.shape[2] * elemBytes(t.dtype);
+/** Bytes of a tensor: H * W * C elements; a bit tensor (B1) H * W * ceil(C/8). */
+export const tensorBytes = (t: TensorDesc) =>
+  t.dtype === DType.B1 ? t.shape[0] * t.shape[1] * Math.ceil(t.shape[2] / 8) : t.shape[0] * t.shape[1] * t.shape[2] * elemBytes(t.dtype);
 const align16 = (n: number) => (n + 15) & ~15;
 
 /** The bits of an f32 as an i32 param. */

@@ -77,12 +77,17 @@ export function readQwm(b: Uint8Array): QwmContents {
   };
 }
 
-const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw]);
+const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw,
+  Op.Conv2dQb1, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1]);
+const DEPTHWISE = new Set([Op.DwConv2dQs8, Op.DwConv2dF32, Op.DwConv2dQs4, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1]);
+const XNOR = "binary XNOR (+-1 weights and activations) per-channel alpha";
 /** Weight bits and representation of the sub-8-bit ops (1.1). */
 const SUB_BITS: Partial<Record<number, [number, string]>> = {
   [Op.Conv2dQs4]: [4, "int4 uniform per-channel"], [Op.DwConv2dQs4]: [4, "int4 uniform per-channel"], [Op.DenseQs4]: [4, "int4 uniform per-channel"],
   [Op.Conv2dQs2]: [2, "2-bit"], [Op.DenseQs2]: [2, "2-bit"],
   [Op.Conv2dQbw]: [1, "binary (BWN) per-channel scale"], [Op.DenseQbw]: [1, "binary (BWN) per-channel scale"],
+  [Op.DwConv2dQs2]: [2, "2-bit"], [Op.DwConv2dQbw]: [1, "binary (BWN) per-channel scale"],
+  [Op.Conv2dQb1]: [1, XNOR], [Op.DenseQb1]: [1, XNOR], [Op.DwConv2dQb1]: [1, XNOR],
 };
 
 export interface LayerInfo {
@@ -108,7 +113,8 @@ function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
   if (name !== "2-bit" || !op.weights) return name;
   const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
   const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
-  const wBytes = op.weights.bytes - 16 * Np;
+  // GEMM layouts end with 16 bytes per padded channel, depthwise ones with 8 per channel (bias, mult)
+  const wBytes = op.weights.bytes - (op.op === Op.DwConv2dQs2 ? 8 * y.shape[2] : 16 * Np);
   for (let i = 0; i < wBytes; i++) {
     const b = q.raw[base + i];
     for (let j = 0; j < 8; j += 2) if (((b >> j) & 3) === 2) return "2-bit uniform [-2, 1] per-channel";
@@ -127,12 +133,12 @@ export function layers(q: QwmContents): LayerInfo[] {
     const wBytes = op.weights?.bytes ?? 0;
     if (WINDOWED.has(op.op)) {
       const [KH, KW] = op.params;
-      const dw = op.op === Op.DwConv2dQs8 || op.op === Op.DwConv2dF32 || op.op === Op.DwConv2dQs4;
+      const dw = DEPTHWISE.has(op.op);
       const per = KH * KW * (dw ? 1 : ic);
       params = oc * per + oc;
       macs = oh * ow * oc * per;
       weightBits = f32 ? 32 : 8;
-    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32 || op.op === Op.DenseQs4 || op.op === Op.DenseQs2 || op.op === Op.DenseQbw) {
+    } else if (op.op === Op.DenseQs8 || op.op === Op.DenseF32 || op.op === Op.DenseQs4 || op.op === Op.DenseQs2 || op.op === Op.DenseQbw || op.op === Op.DenseQb1) {
       const K = ih * iw * ic;
       params = oc * K + oc;
       macs = oc * K;
@@ -158,8 +164,9 @@ export function layers(q: QwmContents): LayerInfo[] {
     }
     return {
       index, op: Op[op.op] ?? `op ${op.op}`, input: [ih, iw, ic], output: [oh, ow, oc], weightBits,
-      actBits: y.dtype === DType.F32 ? 32 : 8,
-      scheme: SUB_BITS[op.op] ? subScheme(q, op) : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
+      // binary layers read 1-bit activations; SignQb1 writes them
+      actBits: x.dtype === DType.B1 || y.dtype === DType.B1 ? 1 : y.dtype === DType.F32 ? 32 : 8,
+      scheme: SUB_BITS[op.op] ? subScheme(q, op) : op.op === Op.SignQb1 ? `sign: bit = x >= ${op.params[0]}` : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
       weightBytes: wBytes, params, macs,
       outScale: y.dtype === DType.I8 ? y.scale : undefined, outZeroPoint: y.dtype === DType.I8 ? y.zeroPoint : undefined,
       weightScaleRange,

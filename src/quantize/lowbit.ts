@@ -4,7 +4,7 @@
 //   uniform 2-bit   q in [-2, 1] (a 4-level grid), scale = max(-min/2, max) per ch (qs2 ops)
 //   ternary (TWN)   q in {-1, 0, 1}: delta = 0.7 mean|w|, scale = mean |w| over |w| > delta   (qs2 ops)
 //   binary (BWN)    q = sign(w) (+1 at 0), scale = mean|w| per output channel          (qbw ops)
-// Layers without a kernel for the asked representation keep a wider one (depthwise: 4-bit at most) and say so.
+// Every representation has conv, dense and depthwise kernels (depthwise 2-bit / ternary / BWN since 1.1's ops 37, 38).
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
 import { roundHalfAway, QwmQuantizeError } from "./params.ts";
@@ -63,8 +63,8 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
- * conv and the last layer when keepEnds (default). Depthwise layers take 4 bits at most (their only sub-8-bit
- * kernel). Returns the per-layer choice.
+ * conv and the last layer when keepEnds (default). Depthwise layers take the same representation (qs4, qs2 or
+ * qbw depthwise kernels). Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -76,9 +76,7 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
     const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
-    let bits = ends ? 8 : opts.bits;
-    const dw = n.op === "conv" && n.groups !== 1;
-    if (dw && bits < 4) bits = 4;
+    const bits = ends ? 8 : opts.bits;
     if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
     const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform");
     qg.weights.set(n.name, lw);

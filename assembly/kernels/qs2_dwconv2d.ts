@@ -1,0 +1,344 @@
+// Depthwise conv2d with 2-bit / ternary (qs2) and binary BWN (qbw) weights x int8 activations. The weights stay
+// packed in memory and are unpacked in registers; the algorithm, arithmetic and SIMD paths are those of
+// qs4_dwconv2d.ts / qs8_dwconv2d.ts (interior runs, the 3x3 block with the weights held across the image, padding
+// taps read as the zero point), with these layouts (packers in src/pack/lowbit.ts):
+//   qs2: u8 w[T][ceil(C/4)]  channel c of tap t in byte t*Cb + (c >> 2), bits [2*(c&3), 2*(c&3)+2), two's
+//                            complement in [-2, 1] (ternary layers use {-1, 0, 1}: bit 0 the nonzero plane, bit 1
+//                            the sign plane)
+//   qbw: u8 w[T][ceil(C/8)]  channel c of tap t in byte t*Cb + (c >> 3), bit c & 7; set = -1, clear = +1
+//   then int32 bias[C], mult[C]   from byte T*Cb
+// Eight channels' weights become int16 lanes from one u16 (qs2) or u8 (qbw) load: splat, i16x8.mul by the
+// powers of two that move each lane's field to the top, i16x8.shr_s (qs2: by 14; qbw: by 15, then 1 + 2*m).
+// Widths: |x| <= 128 and |w| <= 2, so two taps' int16 products (interior runs) stay below 2^10; the int32
+// accumulator bound |bias| + 255 * sum |w| <= 2^31 - 1 is checked at pack and load time.
+// `kind` selects the layout (2: qs2, 1: qbw) at run time: one copy of the kernel serves both (wasm size); the
+// branch in the weight unpack is taken the same way for a whole layer.
+
+import {
+  requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
+} from "./requant";
+import { tap_lo, tap_hi, inner_lo, inner_hi } from "./window";
+
+/** Bytes of one tap's row of packed weights. */
+@inline function wRowBytes(kind: i32, C: i32): i32 {
+  return kind == 2 ? (C + 3) >> 2 : (C + 7) >> 3;
+}
+
+/** log2 of the channels per byte. */
+@inline function wShift(kind: i32): i32 {
+  return kind == 2 ? 2 : 3;
+}
+
+/** Size in bytes of a packed 2-bit / ternary depthwise layer: KH*KW*ceil(C/4) + 8*C. */
+export function qs2_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
+  return KH * KW * ((C + 3) >> 2) + 8 * C;
+}
+
+/** Size in bytes of a packed BWN depthwise layer: KH*KW*ceil(C/8) + 8*C. */
+export function qbw_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
+  return KH * KW * ((C + 7) >> 3) + 8 * C;
+}
+
+// Eight weights of channels c..c+7 (c a multiple of 8) at p (the byte of channel c) as int16 lanes.
+@inline
+function wVec(kind: i32, p: usize): v128 {
+  if (kind == 2) {
+    const v = i16x8.splat(<i16>load<u16>(p));
+    return i16x8.shr_s(i16x8.mul(v, i16x8(16384, 4096, 1024, 256, 64, 16, 4, 1)), 14);
+  }
+  const v = i16x8.splat(<i16>load<u8>(p));
+  const m = i16x8.shr_s(i16x8.mul(v, i16x8(-32768, 16384, 8192, 4096, 2048, 1024, 512, 256)), 15);
+  return i16x8.add(i16x8.shl(m, 1), i16x8.splat(1));
+}
+
+// Weight of channel c in the tap row at p.
+@inline
+function wOne(kind: i32, p: usize, c: i32): i32 {
+  if (kind == 2) {
+    const b = i32(load<u8>(p + <usize>(c >> 2)));
+    return (b << (30 - ((c & 3) << 1))) >> 30;
+  }
+  const b = i32(load<u8>(p + <usize>(c >> 3)));
+  return 1 - (((b >> (c & 7)) & 1) << 1);
+}
+
+/** 2-bit / ternary depthwise conv2d; arguments as qs8_dwconv2d. */
+export function qs2_dwconv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
+): void {
+  dw_lowbit(2, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+}
+
+/** BWN (+-1 weights) depthwise conv2d; arguments as qs8_dwconv2d. */
+export function qbw_dwconv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
+): void {
+  dw_lowbit(1, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+}
+
+// One body for both layouts (not inlined into the two exports).
+function dw_lowbit(
+  kind: i32,
+  x: usize, H: i32, W: i32, C: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
+): void {
+  let c0 = 0;
+  if (ASC_FEATURE_SIMD) {
+    c0 = C & ~7;
+    if (c0 > 0) dw_simd(kind, x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+  }
+  if (c0 < C) dw_portable(kind, x, H, W, C, c0, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+}
+
+// Channels [c0, C), one at a time.
+function dw_portable(
+  kind: i32,
+  x: usize, H: i32, W: i32, C: i32, c0: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
+): void {
+  const Cb = wRowBytes(kind, C);
+  const bias = pw + <usize>(KH * KW * Cb);
+  const mult = bias + (<usize>C << 2);
+  const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
+  const wRowStep = <usize>(KW * Cb), wColStep = <usize>Cb;
+  for (let oy = 0; oy < OH; oy++) {
+    const y0 = oy * SH - PT;
+    const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = ox * SW - PL;
+      const kx0 = tap_lo(x0, DW), kx1 = tap_hi(x0, DW, W, KW);
+      const o = out + <usize>((oy * OW + ox) * C);
+      // the first valid tap's input pixel and weight row (read only when the tap ranges are not empty)
+      const xb = x + <usize>(((y0 + ky0 * DH) * W + x0 + kx0 * DW) * C);
+      const wb = pw + <usize>((ky0 * KW + kx0) * Cb);
+      for (let c = c0; c < C; c++) {
+        let acc = load<i32>(bias + (<usize>c << 2));
+        let xr = xb + <usize>c, wr = wb;
+        for (let ky = ky0; ky < ky1; ky++) {
+          let xp = xr, wp = wr;
+          for (let kx = kx0; kx < kx1; kx++) {
+            acc += (i32(load<i8>(xp)) - zx) * wOne(kind, wp, c);
+            xp += xColStep;
+            wp += wColStep;
+          }
+          xr += xRowStep;
+          wr += wRowStep;
+        }
+        store<i8>(o + <usize>c, <i8>requant(acc, load<i32>(mult + (<usize>c << 2)), shift, zy, lo, hi));
+      }
+    }
+  }
+}
+
+// Channels [0, C8), C8 a multiple of 8: 8 channels per block, the block outermost.
+function dw_simd(
+  kind: i32,
+  x: usize, H: i32, W: i32, C: i32, C8: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
+): void {
+  const T = KH * KW;
+  const Cb = wRowBytes(kind, C);
+  const bias = pw + <usize>(T * Cb);
+  const mult = bias + (<usize>C << 2);
+  const cs = <usize>C, ws = <usize>Cb;
+  const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
+  const wRowStep = <usize>KW * ws;
+  const pre = requant_sm_pre(shift), k = shift + pre - 32;
+  const rnd = requant_sm_rnd(shift);
+  const zx16 = i16x8.splat(<i16>zx), zx32 = i32x4.splat(zx);
+  // zero point as int16, clamp bounds as int8 (see requant_sm_i32x4x2_i8)
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  // output pixels whose every tap is inside the image: rows [oyA, oyB), columns [oxA, oxB)
+  const oyA = inner_lo(SH, PT, OH), oyB = inner_hi(SH, PT, KH, DH, H, OH, oyA);
+  const oxA = inner_lo(SW, PL, OW), oxB = inner_hi(SW, PL, KW, DW, W, OW, oxA);
+  const is3x3 = KH == 3 && KW == 3;
+  // eight bytes of zx: the 3x3 path reads padding taps from here (x == zx is the real 0)
+  const zpad = memory.data(16);
+  v128.store(zpad, i8x16.splat(<i8>zx));
+  for (let c = 0; c < C8; c += 8) {
+    const cb = <usize>c;
+    const b0 = v128.load(bias + (cb << 2)), b1 = v128.load(bias + (cb << 2), 16);
+    const m0 = i32x4.shl(v128.load(mult + (cb << 2)), pre), m1 = i32x4.shl(v128.load(mult + (cb << 2), 16), pre);
+    // interior bias: bias - zx * sum_t w[t][c]
+    let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
+    for (let t = 0; t < T; t++) {
+      const wv = wVec(kind, pw + <usize>t * ws + (cb >> wShift(kind)));
+      s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(wv));
+      s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(wv));
+    }
+    const f0 = i32x4.sub(b0, i32x4.mul(zx32, s0)), f1 = i32x4.sub(b1, i32x4.mul(zx32, s1));
+    const wb = pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
+    if (is3x3) {
+      dw_block_3x3(kind, xb, H, W, C, ob, OH, OW, SH, SW, PT, PL, DH, DW, wb, ws, oxA, oxB, zpad, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+      continue;
+    }
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = oy * SH - PT;
+      const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
+      const inner = oy >= oyA && oy < oyB;
+      for (let ox = 0; ox < OW; ox++) {
+        if (inner && ox == oxA && oxB > oxA) {
+          const xp = xb + <usize>((y0 * W + oxA * SW - PL) * C);
+          const op = ob + <usize>((oy * OW + oxA) * C);
+          const n = oxB - oxA, xStep = <usize>(SW * C);
+          dw_run(kind, xp, op, n, xStep, cs, ws, wb, KH, KW, xRowStep, xColStep, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+          ox = oxB - 1;
+          continue;
+        }
+        const x0 = ox * SW - PL;
+        const kx0 = tap_lo(x0, DW), kx1 = tap_hi(x0, DW, W, KW);
+        let acc0 = b0, acc1 = b1;
+        let xr = xb + <usize>(((y0 + ky0 * DH) * W + x0 + kx0 * DW) * C);
+        let wr = wb + <usize>(ky0 * KW + kx0) * ws;
+        for (let ky = ky0; ky < ky1; ky++) {
+          let xp = xr, wp = wr;
+          for (let kx = kx0; kx < kx1; kx++) {
+            const xv = i16x8.sub(v128.load8x8_s(xp), zx16);
+            const wv = wVec(kind, wp);
+            acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
+            acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+            xp += xColStep;
+            wp += ws;
+          }
+          xr += xRowStep;
+          wr += wRowStep;
+        }
+        v128.store64_lane(ob + <usize>((oy * OW + ox) * C), requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
+      }
+    }
+  }
+}
+
+// n interior output pixels of one row, 8 channels, any kernel: x as is, the interior bias f0/f1, two taps'
+// int16 products summed before widening.
+@inline
+function dw_run(
+  kind: i32,
+  xp: usize, op: usize, n: i32, xStep: usize, cs: usize, ws: usize, wb: usize, KH: i32, KW: i32,
+  xRowStep: usize, xColStep: usize, f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32,
+  zyv: v128, lov: v128, hiv: v128,
+): void {
+  const wRowStep = <usize>KW * ws;
+  for (let i = 0; i < n; i++) {
+    let acc0 = f0, acc1 = f1;
+    let xr = xp, wr = wb;
+    for (let ky = 0; ky < KH; ky++) {
+      let xq = xr, wq = wr;
+      let kx = 0;
+      for (; kx + 2 <= KW; kx += 2) {
+        const p = i16x8.add(
+          i16x8.mul(v128.load8x8_s(xq), wVec(kind, wq)),
+          i16x8.mul(v128.load8x8_s(xq + xColStep), wVec(kind, wq + ws)));
+        acc0 = i32x4.add(acc0, i32x4.extend_low_i16x8_s(p));
+        acc1 = i32x4.add(acc1, i32x4.extend_high_i16x8_s(p));
+        xq += xColStep << 1;
+        wq += ws << 1;
+      }
+      if (kx < KW) {
+        const xv = v128.load8x8_s(xq), wv = wVec(kind, wq);
+        acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
+        acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+      }
+      xr += xRowStep;
+      wr += wRowStep;
+    }
+    v128.store64_lane(op, requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
+    xp += xStep;
+    op += cs;
+  }
+}
+
+// 3x3 kernels: one 8-channel block over the whole image, the weights held across it. Taps are paired,
+// (0,1) (2,3) (4,5) (6,7): x of the two taps interleaved per channel (int16), then i32x4.dot_i16x8_s against the
+// weights interleaved the same way adds both taps' products per channel in int32; tap 8 goes through extmul.
+// Every pixel uses the interior bias f (bias - zx * sum of all nine weights); a border pixel reads its padding
+// taps from `zpad` (eight bytes of zx), which adds zx * w for them and so restores bias + sum (x - zx) * w.
+@inline function zip_lo(a: v128, b: v128): v128 { return v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+@inline function zip_hi(a: v128, b: v128): v128 { return v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+
+// One output pixel of a 3x3 block from its nine tap addresses.
+@inline
+function px_3x3(
+  p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, p6: usize, p7: usize, p8: usize, op: usize,
+  w01l: v128, w01h: v128, w23l: v128, w23h: v128, w45l: v128, w45h: v128, w67l: v128, w67h: v128, w8: v128,
+  f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32, zyv: v128, lov: v128, hiv: v128,
+): void {
+  const x8 = v128.load8x8_s(p8);
+  let acc0 = i32x4.add(f0, i32x4.extmul_low_i16x8_s(x8, w8));
+  let acc1 = i32x4.add(f1, i32x4.extmul_high_i16x8_s(x8, w8));
+  let xa = v128.load8x8_s(p0), xc = v128.load8x8_s(p1);
+  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w01l));
+  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w01h));
+  xa = v128.load8x8_s(p2); xc = v128.load8x8_s(p3);
+  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w23l));
+  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w23h));
+  xa = v128.load8x8_s(p4); xc = v128.load8x8_s(p5);
+  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w45l));
+  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w45h));
+  xa = v128.load8x8_s(p6); xc = v128.load8x8_s(p7);
+  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w67l));
+  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w67h));
+  v128.store64_lane(op, requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
+}
+
+function dw_block_3x3(
+  kind: i32,
+  xb: usize, H: i32, W: i32, C: i32, ob: usize, OH: i32, OW: i32,
+  SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, wb: usize, ws: usize, oxA: i32, oxB: i32, zpad: usize,
+  f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32, zyv: v128, lov: v128, hiv: v128,
+): void {
+  const cs = <usize>C;
+  let wa = wVec(kind, wb), wc = wVec(kind, wb + ws);
+  const w01l = zip_lo(wa, wc), w01h = zip_hi(wa, wc);
+  wa = wVec(kind, wb + 2 * ws); wc = wVec(kind, wb + 3 * ws);
+  const w23l = zip_lo(wa, wc), w23h = zip_hi(wa, wc);
+  wa = wVec(kind, wb + 4 * ws); wc = wVec(kind, wb + 5 * ws);
+  const w45l = zip_lo(wa, wc), w45h = zip_hi(wa, wc);
+  wa = wVec(kind, wb + 6 * ws); wc = wVec(kind, wb + 7 * ws);
+  const w67l = zip_lo(wa, wc), w67h = zip_hi(wa, wc);
+  const w8 = wVec(kind, wb + 8 * ws);
+  const rowBytes = <usize>(W * C), c1 = <usize>(DW * C), c2 = c1 << 1, xStep = <usize>(SW * C);
+  for (let oy = 0; oy < OH; oy++) {
+    const iy0 = oy * SH - PT, iy1 = iy0 + DH, iy2 = iy1 + DH;
+    const v0 = <u32>iy0 < <u32>H, v1 = <u32>iy1 < <u32>H, v2 = <u32>iy2 < <u32>H;
+    const rp0 = xb + <usize>iy0 * rowBytes, rp1 = xb + <usize>iy1 * rowBytes, rp2 = xb + <usize>iy2 * rowBytes;
+    const op0 = ob + <usize>(oy * OW) * cs;
+    let ox = 0;
+    while (ox < OW) {
+      if (v0 && v1 && v2 && ox == oxA && oxB > oxA) {
+        // interior run: every tap inside the image
+        let p = rp0 + <usize>(ox * SW - PL) * cs, op = op0 + <usize>ox * cs;
+        const d1 = rp1 - rp0, d2 = rp2 - rp0;
+        for (; ox < oxB; ox++) {
+          px_3x3(p, p + c1, p + c2, p + d1, p + d1 + c1, p + d1 + c2, p + d2, p + d2 + c1, p + d2 + c2, op,
+            w01l, w01h, w23l, w23h, w45l, w45h, w67l, w67h, w8, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+          p += xStep;
+          op += cs;
+        }
+        continue;
+      }
+      const ix0 = ox * SW - PL, ix1 = ix0 + DW, ix2 = ix1 + DW;
+      const h0 = <u32>ix0 < <u32>W, h1 = <u32>ix1 < <u32>W, h2 = <u32>ix2 < <u32>W;
+      const co0 = <usize>ix0 * cs, co1 = co0 + c1, co2 = co0 + c2;
+      px_3x3(
+        v0 && h0 ? rp0 + co0 : zpad, v0 && h1 ? rp0 + co1 : zpad, v0 && h2 ? rp0 + co2 : zpad,
+        v1 && h0 ? rp1 + co0 : zpad, v1 && h1 ? rp1 + co1 : zpad, v1 && h2 ? rp1 + co2 : zpad,
+        v2 && h0 ? rp2 + co0 : zpad, v2 && h1 ? rp2 + co1 : zpad, v2 && h2 ? rp2 + co2 : zpad,
+        op0 + <usize>ox * cs,
+        w01l, w01h, w23l, w23h, w45l, w45h, w67l, w67h, w8, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+      ox++;
+    }
+  }
+}
