@@ -13,3 +13,7 @@ export { writeQwm } from "./pack/qwm.ts";
 export { readQwm, layers } from "./pack/read.ts";
 export { Runner } from "./engine/runner.ts";
 export type { Graph, Node, Preprocess } from "./ir/graph.ts";
+// quantization-aware training and fine-tuning on the training kernels (build/qwasm.train.wasm; docs/training.md)
+export { trainRun, type TrainRunOptions, type TrainRunResult, type EpochResult } from "./train/run.ts";
+export { Net, fit, exportNet, accuracy, ImageSet, ARCHS, buildArch, METHODS, SCHEDULES, QwmTrainError } from "./train/index.ts";
+export type { TrainGraph, BnNode, QuantSpec, FitOptions, EpochReport } from "./train/index.ts";

@@ -49,7 +49,7 @@ export class Kernels {
   readonly k: Exports;
   private top: number;
   constructor(bytes: Uint8Array = trainWasmBytes()) {
-    this.k = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
+    this.k = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as unknown as Exports;
     this.top = this.k.heap_base();
     this.sums = this.alloc(8);
     live.add(this);
