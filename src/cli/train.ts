@@ -5,7 +5,7 @@ import { readDataset } from "../data/index.ts";
 import { QwmUsageError } from "../api.ts";
 import type { Preprocess } from "../ir/graph.ts";
 import { ARCHS } from "../train/archs.ts";
-import { METHODS } from "../train/quantizers/index.ts";
+import { checkMethod, METHODS } from "../train/quantizers/index.ts";
 import { SCHEDULES } from "../train/optim.ts";
 import { trainRun, type EpochResult } from "../train/run.ts";
 import { writeFileAtomic, overwrittenInput } from "./atomic.ts";
@@ -49,13 +49,17 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   const clash = overwrittenInput(dest, [onnx, dataPath, h.str("test"), h.str("labels"), h.str("labels-file")]);
   if (clash !== undefined) throw new QwmUsageError(`--out '${dest}' is the input '${clash}': ${cmd} never writes over its inputs`);
   const bits = (name: string, dflt: number) => {
-    const b = num(h, name, dflt, (x) => [32, 8, 4, 2].includes(x) || (name === "acts" && x === 3), name === "weights" ? "32 (float), 8, 4 or 2" : "32 (float), 8, 4, 3 or 2");
+    const b = num(h, name, dflt, (x) => [32, 8, 4, 2, 1].includes(x) || (name === "acts" && x === 3), name === "weights" ? "32 (float), 8, 4, 2 or 1" : "32 (float), 8, 4, 3, 2 or 1");
     return b;
   };
-  const weightBits = bits("weights", 4), actBits = bits("acts", 4);
-  if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
   const method = h.str("method") ?? "lsq";
   if (!METHODS[method]) throw new QwmUsageError(`--method must be ${Object.keys(METHODS).join(", ")}; got '${method}'`);
+  // defaults: the method's own bits (xnor: 1 and 1, twn / ttq: 2-bit weights), else 4 and 4
+  const weightBits = bits("weights", METHODS[method].weightBits?.[0] ?? 4), actBits = bits("acts", METHODS[method].actBits?.[0] ?? 4);
+  if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
+  if (weightBits < 8 || actBits < 8) {
+    try { checkMethod(method, weightBits, actBits); } catch (e) { throw new QwmUsageError((e as Error).message); }
+  }
   const optimizer = h.str("optimizer") ?? (cmd === "finetune" ? "adam" : "sgd");
   if (optimizer !== "sgd" && optimizer !== "adam") throw new QwmUsageError(`--optimizer must be sgd or adam, got '${optimizer}'`);
   const schedule = h.str("schedule") ?? "cosine";

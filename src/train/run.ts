@@ -72,7 +72,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     weights: float ? "fp32" : low.length
       ? `${o.weightBits}-bit (${o.method}) on ${low.length} of ${layers.length} conv/dense layers; first conv and last layer 8-bit`
       : "8-bit per channel (max-abs at export)",
-    activations: float ? "fp32" : o.actBits < 8 ? `${o.actBits}-bit after ReLU (int8 tensors on ${2 ** o.actBits} levels, ${o.method} steps); input, residual branches, pooled and logits 8-bit` : "8-bit (ranges observed at export)",
+    activations: float ? "fp32" : o.actBits === 1 ? `binary: sign(x) on the inputs of the ${low.length} XNOR layers (SignQb1, ApproxSign gradient in training); every other value 8-bit (ranges observed at export)` : o.actBits < 8 ? `${o.actBits}-bit after ReLU (int8 tensors on ${2 ** o.actBits} levels, ${o.method} steps); input, residual branches, pooled and logits 8-bit` : "8-bit (ranges observed at export)",
     optimizer: `${o.optimizer} lr ${o.lr} ${o.schedule}, weight decay ${o.weightDecay}, batch ${o.batch}, seed ${o.seed}`,
     data: `${o.data.source} (${train.n} images)${aug ? `, random crop (pad ${aug.pad})${aug.flip ? " + horizontal flip" : ""}` : ""}`,
   };
