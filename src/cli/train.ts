@@ -57,7 +57,7 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   // defaults: the method's own bits (xnor: 1 and 1, twn / ttq: 2-bit weights), else 4 and 4
   const weightBits = bits("weights", METHODS[method].weightBits?.[0] ?? 4), actBits = bits("acts", METHODS[method].actBits?.[0] ?? 4);
   if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
-  if (weightBits < 8 || actBits < 8) {
+  if (weightBits < 8 || actBits < 8 || (h.str("method") !== undefined && weightBits !== 32)) {
     try { checkMethod(method, weightBits, actBits); } catch (e) { throw new QwmUsageError((e as Error).message); }
   }
   const optimizer = h.str("optimizer") ?? (cmd === "finetune" ? "adam" : "sgd");

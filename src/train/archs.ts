@@ -109,8 +109,8 @@ function cifarResnet20(seed: number, classes: number): TrainGraph {
 
 export const ARCHS: Record<string, { summary: string; build: (seed: number, classes: number) => TrainGraph }> = {
   "fmnist-cnn": { summary: "28x28x1, 3 conv3x3 (16/32/64) + BN + ReLU, 2 max pools, GAP, dense (23.9 k params)", build: fmnistCnn },
-  "fmnist-bireal": { summary: "28x28x1 Bi-Real-style: conv3x3 32 + BN stem, 4 blocks x + BN(conv3x3 32 (x)) (1 at 14x14, 3 at 7x7, max pools), flatten, dense (binary with --method xnor)", build: fmnistBireal },
   "cifar-resnet20": { summary: "32x32x3 ResNet-20 with BN and 1x1 projection shortcuts (0.27 M params)", build: cifarResnet20 },
+  "fmnist-bireal": { summary: "28x28x1 Bi-Real-style: conv3x3 32 + BN stem, 4 blocks x + BN(conv3x3 32 (x)) (1 at 14x14, 3 at 7x7, max pools), flatten, dense (binary with --method xnor)", build: fmnistBireal },
 };
 
 export function buildArch(name: string, seed: number, classes = 10): TrainGraph {
