@@ -45,7 +45,7 @@ sub-folder per class. --labels FILE: class names, one per line.`;
 
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
-const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "no-augment"]);
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "no-augment", "bn"]);
 
 function parse(argv: string[]): Args {
   const pos: string[] = [];

@@ -11,7 +11,7 @@ import { trainRun, type EpochResult } from "../train/run.ts";
 import { writeFileAtomic, overwrittenInput } from "./atomic.ts";
 
 export const TRAIN_FLAGS = ["data", "test", "limit", "test-limit", "labels-file", "weights", "acts", "method", "epochs", "out", "lr", "batch",
-  "optimizer", "schedule", "seed", "weight-decay", "momentum", "no-augment", "calib-size", "json", "mean", "std", "labels", "arch"];
+  "optimizer", "schedule", "seed", "weight-decay", "momentum", "no-augment", "calib-size", "json", "mean", "std", "labels", "arch", "bn"];
 
 export interface CliHelpers {
   str(name: string): string | undefined;
@@ -36,6 +36,8 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
     onnx = pos[0];
     if (!onnx || !/\.onnx$/i.test(onnx)) throw new QwmUsageError("finetune needs a MODEL.onnx");
     if (h.str("arch")) throw new QwmUsageError("finetune takes a model, not --arch (use qwasm train --arch)");
+  } else if (h.has("bn")) {
+    throw new QwmUsageError("--bn re-inserts batch norms into a BN-folded model for finetune; the built-in architectures have theirs");
   } else {
     arch = h.str("arch");
     if (!arch) throw new QwmUsageError(`train needs --arch (${Object.keys(ARCHS).join(", ")})`);
@@ -88,7 +90,7 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   if (!json) console.error(`${head}: ${weightBits === 32 ? "fp32" : `W${weightBits}A${actBits} ${method}`} (first conv and last layer 8-bit), ${optimizer} lr ${lr} ${schedule}, ${epochs} epochs, batch ${batch}`);
   const r = await trainRun({
     onnx, arch, preprocess: h.preprocess(), labels: h.labels, data, test, limit, testLimit, batch, weightBits, actBits, method,
-    epochs, lr, optimizer, momentum, weightDecay, schedule: schedule as any, seed, augment: h.has("no-augment") ? false : undefined,
+    bn: h.has("bn"), epochs, lr, optimizer, momentum, weightDecay, schedule: schedule as any, seed, augment: h.has("no-augment") ? false : undefined,
     calibImages: h.int("calib-size", 1) ?? 512,
     onStep: (s) => {
       if (json) return;
