@@ -24,6 +24,7 @@ import { SignActs, XnorWeights } from "../src/train/quantizers/xnor.ts";
 import { TtqWeights, TwnWeights, twnThreshold } from "../src/train/quantizers/ternary.ts";
 import { InqWeights, inqFraction } from "../src/train/quantizers/inq.ts";
 import { REG_LAMBDA, RegularizedWeights } from "../src/train/quantizers/regularizer.ts";
+import { initBatchNorms, insertBatchNorms } from "../src/train/rebn.ts";
 import { ROOT } from "./helpers/tools.ts";
 
 const close = (a: number, b: number, tol = 1e-5) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
@@ -265,6 +266,46 @@ test("fmnist-bireal: 4 binary block convs under xnor, first conv and last dense 
   net.k.dispose();
 });
 
+test("--bn: batch norms after every conv, set so the float net is unchanged on the init images; the low-bit net's channels get the float statistics", () => {
+  const g0 = toyBireal(4);
+  // a BN-folded graph: the toy net without its batch norms (each add / gap reads the conv directly)
+  const ren = new Map(g0.nodes.filter((n) => n.op === "bn").map((n) => [n.output, (n as { input: string }).input]));
+  const folded: TrainGraph = { ...g0, nodes: g0.nodes.filter((n) => n.op !== "bn").map((n) => ("inputs" in n ? { ...n, inputs: n.inputs.map((v) => ren.get(v) ?? v) } : { ...n, input: ren.get(n.input) ?? n.input })) as TrainGraph["nodes"] };
+  (folded.nodes[0] as { act: Act }).act = "relu";
+  const g = insertBatchNorms(folded);
+  assert.is(g.nodes.filter((n) => n.op === "bn").length, 3);
+  assert.equal(g.nodes.filter((n) => n.op === "conv").map((n) => (n as { act: Act }).act), ["none", "none", "none"]);
+  assert.is((g.nodes.find((n) => n.name === "c1:bn") as { act: Act }).act, "relu");
+  const data = new ImageSet(toyData(32, 5), [8, 8, 1], PRE);
+  const x = new Float32Array(32 * 64);
+  data.batch(Int32Array.from({ length: 32 }, (_, i) => i), 0, 32, x);
+  const ref = new Net(folded, 32);
+  ref.setInput(x);
+  const y0 = ref.forward(32, false);
+  const f = new Net(g, 32);
+  initBatchNorms(f, folded, data, 32);
+  f.setInput(x);
+  const y1 = f.forward(32, false);
+  for (let i = 0; i < y0.length; i++) assert.ok(Math.abs(y0[i] - y1[i]) <= 1e-3 * (1 + Math.abs(y0[i])), `logit ${i}: ${y0[i]} vs ${y1[i]}`);
+  // ternary: after each batch norm, the channel's mean / std over the images are the float net's
+  const t = new Net(g, 32, { weightBits: 2, actBits: 8, method: "twn" });
+  initBatchNorms(t, folded, data, 32);
+  t.setInput(x);
+  t.forward(32, false);
+  for (const v of ["c2", "c3"]) {
+    const a = t.k.f32(t.vals.get(v)!.y, 32 * 64 * 8), b = f.k.f32(f.vals.get(v)!.y, 32 * 64 * 8);
+    for (let c = 0; c < 8; c++) {
+      let ma = 0, mb = 0, va = 0, vb = 0;
+      for (let i = c; i < a.length; i += 8) { ma += a[i]; mb += b[i]; va += a[i] * a[i]; vb += b[i] * b[i]; }
+      const n = a.length / 8;
+      ma /= n; mb /= n;
+      assert.ok(Math.abs(ma - mb) <= 1e-3 * (1 + Math.abs(mb)), `${v}[${c}] mean ${ma} vs ${mb}`);
+      assert.ok(Math.abs(Math.sqrt(va / n - ma * ma) - Math.sqrt(vb / n - mb * mb)) <= 1e-3 * (1 + Math.sqrt(vb / n)), `${v}[${c}] std`);
+    }
+  }
+  for (const n of [ref, f, t]) n.k.dispose();
+});
+
 // ---- the CLI ------------------------------------------------------------------------------------------------------
 const qwasm = (...args: string[]) => {
   const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
@@ -296,6 +337,16 @@ test("qwasm train: --method xnor / twn / ttq / inq / reg parse; bad bit combinat
   assert.is(j.weights, 1);
   assert.is(j.acts, 1);
   assert.equal(j.layers.map((l: { weightBits: number }) => l.weightBits), [8, 1, 1, 1, 1, 8]);
+  // --bn: finetune only
+  const b = qwasm(...base, "--method", "twn", "--bn");
+  assert.is(b.code, 2);
+  assert.match(b.err, /--bn re-inserts batch norms into a BN-folded model for finetune/);
+  const f = qwasm("finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--method", "twn", "--acts", "8", "--bn",
+    "--limit", "64", "--epochs", "1", "--batch", "32", "--json");
+  assert.is(f.code, 0, f.err);
+  const jf = JSON.parse(f.out);
+  assert.match(jf.provenance.batch_norm, /re-inserted after every conv/);
+  assert.ok(jf.layers.some((l: { weightBits: number }) => l.weightBits === 2));
 });
 
 test.run();
