@@ -271,6 +271,14 @@ test("a tiny network learns a toy task (fp32, Adam, one-cycle) and its float .qw
     if (row.indexOf(Math.max(...row)) === after.argmax[i]) agree++;
   }
   assert.ok(agree >= held.n - 1, `float .qwm agrees with the engine on ${agree} of ${held.n}`);
+  // batch norm folded at export: the float program's logits are the engine's (inference mode) up to f32 rounding
+  const x = new Float32Array(32 * 64);
+  held.batch(Int32Array.from({ length: 32 }, (_, i) => i), 0, 32, x);
+  net.setInput(x);
+  const ref = net.forward(32, false);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ref[i] - y[i]) / (1 + Math.abs(ref[i])));
+  assert.ok(worst < 1e-4, `folded float .qwm differs from the engine by ${worst}`);
 });
 
 for (const method of ["lsq", "pact", "dorefa", "ste-clip"]) {

@@ -32,7 +32,6 @@ export abstract class Layer {
 }
 
 const ACT_CODE = { none: 0, relu: 1, relu6: 2 } as const;
-const actMask = (act: Act, y: number) => (act === "none" ? 1 : act === "relu" ? (y > 0 ? 1 : 0) : y > 0 && y < 6 ? 1 : 0);
 function applyAct(act: Act, y: Float32Array): void {
   if (act === "relu") { for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0; }
   else if (act === "relu6") { for (let i = 0; i < y.length; i++) y[i] = y[i] < 0 ? 0 : y[i] > 6 ? 6 : y[i]; }
