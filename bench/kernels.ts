@@ -2,7 +2,8 @@
 // MobileNet-style shapes; median of repeated timed runs. SIMD and no-SIMD run here in Node; the relaxed
 // build runs in Deno (this same file, spawned with --build relaxed --json), since Node 20 must not run it.
 // Flags: --build NAME (one build only), --json (machine-readable rows), --quick (fewer repeats), --filter REGEX
-// (only the benches whose name matches).
+// (only the benches whose name matches), --min (the fastest sample instead of the median: on a shared, loaded
+// machine the least disturbed one).
 import { KernelHost } from "../src/wasm/kernels.ts";
 import { readBuild, type BuildName } from "../src/wasm/module.ts";
 import { benches, type Bench } from "./kernel-benches.ts";
@@ -31,7 +32,7 @@ function timeIt(run: () => void): number {
     samples.push((performance.now() - t) / n);
   }
   samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
+  return samples[flag("--min") ? 0 : samples.length >> 1];
 }
 
 export interface Row { name: string; macs: number; build: BuildName; gmacs: number; ms: number }
@@ -59,7 +60,7 @@ async function main() {
       const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
       if (!existsSync(deno)) { console.error("relaxed build skipped: npm package deno is not installed"); continue; }
       const out = execFileSync(deno, ["run", "--quiet", "--no-lock", "--allow-read", "--allow-env", new URL(import.meta.url).pathname,
-        "--build", "relaxed", "--json", ...(quick ? ["--quick"] : []), ...(opt("--filter") ? ["--filter", opt("--filter")!] : [])], { encoding: "utf8", maxBuffer: 16 << 20 });
+        "--build", "relaxed", "--json", ...(quick ? ["--quick"] : []), ...(flag("--min") ? ["--min"] : []), ...(opt("--filter") ? ["--filter", opt("--filter")!] : [])], { encoding: "utf8", maxBuffer: 16 << 20 });
       rows.push(...JSON.parse(out.trim().split("\n").pop()!));
       continue;
     }
@@ -68,7 +69,7 @@ async function main() {
   if (flag("--json")) { console.log(JSON.stringify(rows)); return; }
   const present = builds.filter((b) => rows.some((r) => r.build === b));
   const host = typeof Deno !== "undefined" ? `Deno ${Deno.version.deno}` : `Node ${process.version}`;
-  console.log(`\nKernel throughput, GMAC/s (median), one thread, ${host}${present.includes("relaxed") ? " (relaxed build in Deno)" : ""}\n`);
+  console.log(`\nKernel throughput, GMAC/s (${flag("--min") ? "fastest sample" : "median"}), one thread, ${host}${present.includes("relaxed") ? " (relaxed build in Deno)" : ""}\n`);
   const w = Math.max(...benches.map((b) => b.name.length));
   console.log(`| ${"kernel / shape".padEnd(w)} | MMAC  | ${present.map((b) => b.padStart(7)).join(" | ")} |`);
   console.log(`|${"-".repeat(w + 2)}|-------|${present.map(() => "---------").join("|")}|`);

@@ -1,7 +1,8 @@
 // Depthwise conv2d with 2-bit / ternary (qs2) and binary BWN (qbw) weights x int8 activations. The weights stay
 // packed in memory and are unpacked in registers; the algorithm, arithmetic and SIMD paths are those of
-// qs4_dwconv2d.ts / qs8_dwconv2d.ts (interior runs, the 3x3 block with the weights held across the image, padding
-// taps read as the zero point), with these layouts (packers in src/pack/lowbit.ts):
+// qs4_dwconv2d.ts / qs8_dwconv2d.ts (interior runs with the interior bias, border pixels tap by tap), without
+// their 3x3 block (its weights-in-registers copy would cost ~2.6 KB of wasm for layers that are rare and small),
+// with these layouts (packers in src/pack/lowbit.ts):
 //   qs2: u8 w[T][ceil(C/4)]  channel c of tap t in byte t*Cb + (c >> 2), bits [2*(c&3), 2*(c&3)+2), two's
 //                            complement in [-2, 1] (ternary layers use {-1, 0, 1}: bit 0 the nonzero plane, bit 1
 //                            the sign plane)
@@ -163,10 +164,6 @@ function dw_simd(
   // output pixels whose every tap is inside the image: rows [oyA, oyB), columns [oxA, oxB)
   const oyA = inner_lo(SH, PT, OH), oyB = inner_hi(SH, PT, KH, DH, H, OH, oyA);
   const oxA = inner_lo(SW, PL, OW), oxB = inner_hi(SW, PL, KW, DW, W, OW, oxA);
-  const is3x3 = KH == 3 && KW == 3;
-  // eight bytes of zx: the 3x3 path reads padding taps from here (x == zx is the real 0)
-  const zpad = memory.data(16);
-  v128.store(zpad, i8x16.splat(<i8>zx));
   for (let c = 0; c < C8; c += 8) {
     const cb = <usize>c;
     const b0 = v128.load(bias + (cb << 2)), b1 = v128.load(bias + (cb << 2), 16);
@@ -180,10 +177,6 @@ function dw_simd(
     }
     const f0 = i32x4.sub(b0, i32x4.mul(zx32, s0)), f1 = i32x4.sub(b1, i32x4.mul(zx32, s1));
     const wb = pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
-    if (is3x3) {
-      dw_block_3x3(kind, xb, H, W, C, ob, OH, OW, SH, SW, PT, PL, DH, DW, wb, ws, oxA, oxB, zpad, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
-      continue;
-    }
     for (let oy = 0; oy < OH; oy++) {
       const y0 = oy * SH - PT;
       const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
@@ -257,88 +250,5 @@ function dw_run(
     v128.store64_lane(op, requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
     xp += xStep;
     op += cs;
-  }
-}
-
-// 3x3 kernels: one 8-channel block over the whole image, the weights held across it. Taps are paired,
-// (0,1) (2,3) (4,5) (6,7): x of the two taps interleaved per channel (int16), then i32x4.dot_i16x8_s against the
-// weights interleaved the same way adds both taps' products per channel in int32; tap 8 goes through extmul.
-// Every pixel uses the interior bias f (bias - zx * sum of all nine weights); a border pixel reads its padding
-// taps from `zpad` (eight bytes of zx), which adds zx * w for them and so restores bias + sum (x - zx) * w.
-@inline function zip_lo(a: v128, b: v128): v128 { return v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
-@inline function zip_hi(a: v128, b: v128): v128 { return v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
-
-// One output pixel of a 3x3 block from its nine tap addresses.
-@inline
-function px_3x3(
-  p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, p6: usize, p7: usize, p8: usize, op: usize,
-  w01l: v128, w01h: v128, w23l: v128, w23h: v128, w45l: v128, w45h: v128, w67l: v128, w67h: v128, w8: v128,
-  f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32, zyv: v128, lov: v128, hiv: v128,
-): void {
-  const x8 = v128.load8x8_s(p8);
-  let acc0 = i32x4.add(f0, i32x4.extmul_low_i16x8_s(x8, w8));
-  let acc1 = i32x4.add(f1, i32x4.extmul_high_i16x8_s(x8, w8));
-  let xa = v128.load8x8_s(p0), xc = v128.load8x8_s(p1);
-  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w01l));
-  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w01h));
-  xa = v128.load8x8_s(p2); xc = v128.load8x8_s(p3);
-  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w23l));
-  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w23h));
-  xa = v128.load8x8_s(p4); xc = v128.load8x8_s(p5);
-  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w45l));
-  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w45h));
-  xa = v128.load8x8_s(p6); xc = v128.load8x8_s(p7);
-  acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(zip_lo(xa, xc), w67l));
-  acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(zip_hi(xa, xc), w67h));
-  v128.store64_lane(op, requant_sm_i32x4x2_i8(acc0, acc1, m0, m1, rnd, k, zyv, lov, hiv), 0);
-}
-
-function dw_block_3x3(
-  kind: i32,
-  xb: usize, H: i32, W: i32, C: i32, ob: usize, OH: i32, OW: i32,
-  SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, wb: usize, ws: usize, oxA: i32, oxB: i32, zpad: usize,
-  f0: v128, f1: v128, m0: v128, m1: v128, rnd: v128, k: i32, zyv: v128, lov: v128, hiv: v128,
-): void {
-  const cs = <usize>C;
-  let wa = wVec(kind, wb), wc = wVec(kind, wb + ws);
-  const w01l = zip_lo(wa, wc), w01h = zip_hi(wa, wc);
-  wa = wVec(kind, wb + 2 * ws); wc = wVec(kind, wb + 3 * ws);
-  const w23l = zip_lo(wa, wc), w23h = zip_hi(wa, wc);
-  wa = wVec(kind, wb + 4 * ws); wc = wVec(kind, wb + 5 * ws);
-  const w45l = zip_lo(wa, wc), w45h = zip_hi(wa, wc);
-  wa = wVec(kind, wb + 6 * ws); wc = wVec(kind, wb + 7 * ws);
-  const w67l = zip_lo(wa, wc), w67h = zip_hi(wa, wc);
-  const w8 = wVec(kind, wb + 8 * ws);
-  const rowBytes = <usize>(W * C), c1 = <usize>(DW * C), c2 = c1 << 1, xStep = <usize>(SW * C);
-  for (let oy = 0; oy < OH; oy++) {
-    const iy0 = oy * SH - PT, iy1 = iy0 + DH, iy2 = iy1 + DH;
-    const v0 = <u32>iy0 < <u32>H, v1 = <u32>iy1 < <u32>H, v2 = <u32>iy2 < <u32>H;
-    const rp0 = xb + <usize>iy0 * rowBytes, rp1 = xb + <usize>iy1 * rowBytes, rp2 = xb + <usize>iy2 * rowBytes;
-    const op0 = ob + <usize>(oy * OW) * cs;
-    let ox = 0;
-    while (ox < OW) {
-      if (v0 && v1 && v2 && ox == oxA && oxB > oxA) {
-        // interior run: every tap inside the image
-        let p = rp0 + <usize>(ox * SW - PL) * cs, op = op0 + <usize>ox * cs;
-        const d1 = rp1 - rp0, d2 = rp2 - rp0;
-        for (; ox < oxB; ox++) {
-          px_3x3(p, p + c1, p + c2, p + d1, p + d1 + c1, p + d1 + c2, p + d2, p + d2 + c1, p + d2 + c2, op,
-            w01l, w01h, w23l, w23h, w45l, w45h, w67l, w67h, w8, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
-          p += xStep;
-          op += cs;
-        }
-        continue;
-      }
-      const ix0 = ox * SW - PL, ix1 = ix0 + DW, ix2 = ix1 + DW;
-      const h0 = <u32>ix0 < <u32>W, h1 = <u32>ix1 < <u32>W, h2 = <u32>ix2 < <u32>W;
-      const co0 = <usize>ix0 * cs, co1 = co0 + c1, co2 = co0 + c2;
-      px_3x3(
-        v0 && h0 ? rp0 + co0 : zpad, v0 && h1 ? rp0 + co1 : zpad, v0 && h2 ? rp0 + co2 : zpad,
-        v1 && h0 ? rp1 + co0 : zpad, v1 && h1 ? rp1 + co1 : zpad, v1 && h2 ? rp1 + co2 : zpad,
-        v2 && h0 ? rp2 + co0 : zpad, v2 && h1 ? rp2 + co1 : zpad, v2 && h2 ? rp2 + co2 : zpad,
-        op0 + <usize>ox * cs,
-        w01l, w01h, w23l, w23h, w45l, w45h, w67l, w67h, w8, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
-      ox++;
-    }
   }
 }

@@ -94,12 +94,13 @@ function coarser(q: QParams, scale: number): QParams {
 
 /**
  * The requantization multipliers must stay below 1: a binary layer's real scale alpha*v per unit of its +-1 dot
- * product can exceed its output's int8 step. Such an output scale is raised (its real lower bound kept), and so,
+ * product (or a 2-bit / binary depthwise layer's inScale * weight scale) can exceed its output's int8 step; that
+ * step is then finer than any value the layer can produce, so nothing is lost by coarsening it. Such an output scale is raised (its real lower bound kept), and so,
  * until nothing changes, are the values that must share it (pool / flatten input and output, concat inputs and
  * output: the coarsest wins) and the outputs of the int8 layers and global pools whose multiplier would then
  * reach 1.
  */
-function fitOutputScales(g: Graph, qg: QuantizedGraph, choices: XnorChoice[]) {
+export function fitOutputScales(g: Graph, qg: QuantizedGraph, choices: XnorChoice[] = []) {
   const shapes = inferShapes(g);
   const raise = (v: string, scale: number) => {
     const q = qg.act.get(v)!;
@@ -114,7 +115,10 @@ function fitOutputScales(g: Graph, qg: QuantizedGraph, choices: XnorChoice[]) {
     for (const m of g.nodes) {
       if (m.op === "conv" || m.op === "dense") {
         const w = qg.weights.get(m.name);
-        if (!w || (w.bits !== undefined && w.bits < 8 && !w.xnor)) continue; // sub-8-bit weights rescale themselves (lower.ts)
+        // sub-8-bit conv / dense weights rescale themselves (lower.ts, 2^e into int4); 2-bit and binary depthwise
+        // layers keep their width and raise their output scale instead (src/quantize/lowbit.ts)
+        const lowDw = m.op === "conv" && m.groups !== 1 && w !== undefined && (w.bits === 2 || w.bits === 1);
+        if (!w || (w.bits !== undefined && w.bits < 8 && !w.xnor && !lowDw)) continue;
         const sIn = w.xnor ? 1 : qg.act.get(m.input)!.scale;
         changed = raise(m.output, (sIn * Math.max(...w.scales)) / 0.99) || changed;
       } else if (m.op === "gap") {

@@ -8,6 +8,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
 import { roundHalfAway, QwmQuantizeError } from "./params.ts";
+import { fitOutputScales } from "./binary.ts";
 
 export type WeightFormat = "uniform" | "ternary" | "kmeans" | "pow2";
 export interface LowBitOptions {
@@ -16,6 +17,8 @@ export interface LowBitOptions {
   format?: WeightFormat;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
+  /** Only these layers (by name) take `bits`; the others stay int8 (default: every layer but the ends). */
+  only?: (name: string) => boolean;
 }
 
 export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string }
@@ -64,7 +67,9 @@ export function quantizeWeightsLowBit(w: Float32Array, N: number, bits: number, 
 /**
  * Re-quantizes the conv / dense weights of `qg` to `opts.bits` (in place of the int8 ones), except the first
  * conv and the last layer when keepEnds (default). Depthwise layers take the same representation (qs4, qs2 or
- * qbw depthwise kernels). Returns the per-layer choice.
+ * qbw depthwise kernels); a 2-bit or binary depthwise layer whose requantization multiplier would reach 1 gets a
+ * coarser output scale (the conv and dense layers are stored as int4 with 2^e-scaled integers instead, lower.ts).
+ * Returns the per-layer choice.
  */
 export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): { name: string; bits: number; format: string }[] {
   const format = opts.format ?? "uniform";
@@ -75,12 +80,13 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
   const layers = g.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
   const out: { name: string; bits: number; format: string }[] = [];
   layers.forEach((n, i) => {
-    const ends = (opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1);
+    const ends = ((opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1)) || (opts.only !== undefined && !opts.only(n.name));
     const bits = ends ? 8 : opts.bits;
     if (bits === 8) { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
     const lw = quantizeWeightsLowBit(n.weight, n.outChannels, bits, bits === opts.bits ? format : "uniform");
     qg.weights.set(n.name, lw);
     out.push({ name: n.name, bits, format: lw.format! });
   });
+  fitOutputScales(g, qg);
   return out;
 }

@@ -860,10 +860,11 @@ async function realSeeds(): Promise<[string, Uint8Array][]> {
   const data = readDataset(calib, { limit: 16 });
   const q = await quantize(bytes, { calib: data, calibration: "minmax", preprocess: pre, labels: Array.from({ length: 10 }, (_, i) => `c${i}`) });
   const seeds: [string, Uint8Array][] = [["fashion int8", q.qwm], ["fashion fp32", floatQwm(bytes, { preprocess: pre })]];
-  // sub-8-bit weight layers (format 1.1), when the toolkit makes them: 4-bit and binary
-  for (const weightBits of [4, 1]) {
+  // sub-8-bit weight layers (format 1.1), when the toolkit makes them: 4-bit, 2-bit and binary (BWN; XNOR with
+  // binary activations: SignQb1 and the Qb1 ops over bit tensors)
+  for (const [weightBits, actBits] of [[4, 8], [2, 8], [1, 8], [1, 1]]) {
     try {
-      seeds.push([`fashion w${weightBits}`, (await quantize(bytes, { calib: data, calibration: "minmax", preprocess: pre, weightBits } as Parameters<typeof quantize>[1])).qwm]);
+      seeds.push([`fashion w${weightBits}${actBits === 1 ? "a1" : ""}`, (await quantize(bytes, { calib: data, calibration: "minmax", preprocess: pre, weightBits, actBits } as Parameters<typeof quantize>[1])).qwm]);
     } catch { /* no low-bit path in this toolkit */ }
   }
   return seeds;
