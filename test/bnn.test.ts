@@ -243,13 +243,13 @@ test("W1A1 xnor: binary middle layers export to SignQb1 + Conv2dQb1, 8-bit ends;
   assert.ok(r.agree >= 0.95 * r.n, `the integer .qwm agrees with the fake-quantized net on ${r.agree} of ${r.n}`);
 });
 
-for (const method of ["twn", "ttq", "inq"]) {
-  test(`W2A8 ${method}: ternary middle layers on the 2-bit kernels ({-1, 0, 1}), agreement with the fake-quantized net (SIMD = no-SIMD)`, async () => {
+for (const method of ["twn", "ttq", "inq", "reg"]) {
+  test(`W2A8 ${method}: ${method === "reg" ? "2-bit" : "ternary"} middle layers on the 2-bit kernels (${method === "reg" ? "[-2, 1]" : "{-1, 0, 1}"}), agreement with the fake-quantized net (SIMD = no-SIMD)`, async () => {
     const r = await trainedExport(2, 8, method);
     assert.ok(r.fq.accuracy >= 0.9, `fake-quantized accuracy ${r.fq.accuracy}`);
     const layers = describe(r.qwm).layers.filter((l) => l.weightBits > 0);
     assert.equal(layers.map((l) => l.weightBits), [8, 2, 2, 8]);
-    for (const l of layers.slice(1, 3)) assert.match(l.scheme, /ternary/);
+    for (const l of layers.slice(1, 3)) assert.match(l.scheme, method === "reg" ? /2-bit|ternary/ : /ternary/);
     assert.equal(r.outs[0], r.outs[1]);
     assert.ok(r.agree >= 0.95 * r.n, `the integer .qwm agrees with the fake-quantized net on ${r.agree} of ${r.n}`);
   });
