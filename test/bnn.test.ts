@@ -183,7 +183,7 @@ test("method / bit combinations: binary needs xnor with 1-bit weights and activa
 
 // ---- the export: a small Bi-Real-style net on a toy task --------------------------------------------------------
 const PRE = { channelOrder: "gray" as const, resize: "stretch" as const, cropFraction: 1, valueScale: 1 / 255, mean: [0.5], std: [0.25] };
-function toyData(n: number, seed: number): Dataset {
+function toyData(n: number, seed: number, noise = 60): Dataset {
   const r = rng(seed);
   const images = [], labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -191,7 +191,7 @@ function toyData(n: number, seed: number): Dataset {
     for (let p = 0; p < 64; p++) {
       const h = p >> 3, w = p & 7;
       const hot = c === 0 ? w < 4 : c === 1 ? w >= 4 : h < 4;
-      data[p] = Math.max(0, Math.min(255, Math.round((hot ? 170 : 90) + 60 * (r() - 0.5))));
+      data[p] = Math.max(0, Math.min(255, Math.round((hot ? 170 : 90) + noise * (r() - 0.5))));
     }
     images.push({ data, width: 8, height: 8, channels: 1 as const });
     labels[i] = c;
@@ -216,8 +216,9 @@ function toyBireal(seed: number): TrainGraph {
 }
 
 async function trainedExport(weightBits: number, actBits: number, method: string) {
-  const train = new ImageSet(toyData(384, 1), [8, 8, 1], PRE);
-  const held = new ImageSet(toyData(200, 2), [8, 8, 1], PRE);
+  // noisy enough that the classes overlap: the argmaxes to agree on are not all obvious
+  const train = new ImageSet(toyData(384, 1, 400), [8, 8, 1], PRE);
+  const held = new ImageSet(toyData(200, 2, 400), [8, 8, 1], PRE);
   const net = new Net(toyBireal(1), 32, { weightBits, actBits, method });
   let qwm!: Uint8Array;
   await fit(net, train, { epochs: 3, lr: 0.01, optimizer: "adam", weightDecay: 0, schedule: "cosine", seed: 2, onEpoch: (_e, q) => { qwm = q; } });
@@ -228,30 +229,48 @@ async function trainedExport(weightBits: number, actBits: number, method: string
     const row = outs[0].slice(i * 3, i * 3 + 3);
     if (row.indexOf(Math.max(...row)) === fq.argmax[i]) agree++;
   }
+  // the logits themselves: the .qwm's (int8, an affine map of the real ones) correlate with the fake-quantized net's
+  const a: number[] = [], b: number[] = [];
+  const x = new Float32Array(32 * 64), idx = Int32Array.from({ length: held.n }, (_, i) => i);
+  for (let i = 0; i < held.n; i += 32) {
+    const B = Math.min(32, held.n - i);
+    held.batch(idx, i, B, x);
+    net.setInput(x.subarray(0, B * 64));
+    const y = net.forward(B, false);
+    for (let j = 0; j < B * 3; j++) { a.push(y[j]); b.push(outs[0][i * 3 + j]); }
+  }
+  const mean = (v: number[]) => v.reduce((s, t) => s + t, 0) / v.length, ma = mean(a), mb = mean(b);
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  const logitCorr = sab / Math.sqrt(saa * sbb);
   net.k.dispose();
-  return { qwm, fq, outs, agree, n: held.n };
+  if (process.env.BNN_PRINT) console.log(`${method} W${weightBits}A${actBits}: fake-quantized ${fq.accuracy}, agreement ${agree} / ${held.n}, logit correlation ${logitCorr}`);
+  return { qwm, fq, outs, agree, n: held.n, logitCorr };
 }
 
 test("W1A1 xnor: binary middle layers export to SignQb1 + Conv2dQb1, 8-bit ends; the .qwm agrees with the fake-quantized net (SIMD = no-SIMD)", async () => {
   const r = await trainedExport(1, 1, "xnor");
-  assert.ok(r.fq.accuracy >= 0.9, `fake-quantized accuracy ${r.fq.accuracy}`);
+  assert.ok(r.fq.accuracy >= 0.6, `fake-quantized accuracy ${r.fq.accuracy} (chance 0.33)`);
   const c = readQwm(r.qwm);
   assert.is(c.ops.filter((o) => o.op === Op.SignQb1).length, 2);
   assert.is(c.ops.filter((o) => o.op === Op.Conv2dQb1).length, 2);
   assert.equal(describe(r.qwm).layers.filter((l) => l.weightBits > 0).map((l) => l.weightBits), [8, 1, 1, 8]);
   assert.equal(r.outs[0], r.outs[1]);
-  assert.ok(r.agree >= 0.95 * r.n, `the integer .qwm agrees with the fake-quantized net on ${r.agree} of ${r.n}`);
+  // binary layers amplify the 8-bit rounding of their inputs near the sign threshold (measured: 183 of 200)
+  assert.ok(r.agree >= 0.85 * r.n, `the integer .qwm agrees with the fake-quantized net on ${r.agree} of ${r.n}`);
+  assert.ok(r.logitCorr >= 0.95, `logit correlation ${r.logitCorr}`);
 });
 
 for (const method of ["twn", "ttq", "inq", "reg"]) {
   test(`W2A8 ${method}: ${method === "reg" ? "2-bit" : "ternary"} middle layers on the 2-bit kernels (${method === "reg" ? "[-2, 1]" : "{-1, 0, 1}"}), agreement with the fake-quantized net (SIMD = no-SIMD)`, async () => {
     const r = await trainedExport(2, 8, method);
-    assert.ok(r.fq.accuracy >= 0.9, `fake-quantized accuracy ${r.fq.accuracy}`);
+    assert.ok(r.fq.accuracy >= 0.6, `fake-quantized accuracy ${r.fq.accuracy} (chance 0.33)`);
     const layers = describe(r.qwm).layers.filter((l) => l.weightBits > 0);
     assert.equal(layers.map((l) => l.weightBits), [8, 2, 2, 8]);
     for (const l of layers.slice(1, 3)) assert.match(l.scheme, method === "reg" ? /2-bit|ternary/ : /ternary/);
     assert.equal(r.outs[0], r.outs[1]);
     assert.ok(r.agree >= 0.95 * r.n, `the integer .qwm agrees with the fake-quantized net on ${r.agree} of ${r.n}`);
+    assert.ok(r.logitCorr >= 0.99, `logit correlation ${r.logitCorr}`);
   });
 }
 
