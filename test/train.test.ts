@@ -370,7 +370,7 @@ test("qwasm finetune / train: user mistakes are one clear line and a non-zero ex
     [["finetune", "models/fashion_mnist_dsres.onnx", "--out", out], /needs --data/],
     [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN], /needs --out/],
     [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--method", "magic"], /--method must be lsq, pact, dorefa, ste, ste-clip/],
-    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--weights", "3"], /--weights must be 32 \(float\), 8, 4 or 2/],
+    [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--weights", "3"], /--weights must be 32 \(float\), 8, 4, 2 or 1/],
     [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--weights", "32", "--acts", "4"], /goes with --acts 32/],
     [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", "models/fashion_mnist_dsres.onnx"], /should be a \.qwm file/],
     [["finetune", "models/fashion_mnist_dsres.onnx", "--data", FM_TRAIN, "--out", out, "--lr", "-1"], /--lr must be a positive number/],

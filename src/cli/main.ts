@@ -49,13 +49,15 @@ Usage:
                  (one self-contained HTML file: accuracy vs size with the Pareto front, metrics, layer
                  sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md)
                  configurations: ${CONFIGS.map((c) => c.id).join(", ")}
-  qwasm finetune MODEL.onnx --data DATA --out M.qwm [--test DATA] [--weights 4|2|8|32] [--acts 4|3|2|8|32]
-                 [--method lsq|pact|dorefa|ste|ste-clip] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
+  qwasm finetune MODEL.onnx --data DATA --out M.qwm [--test DATA] [--weights 4|2|1|8|32] [--acts 4|3|2|1|8|32]
+                 [--method lsq|pact|dorefa|ste|ste-clip|xnor|twn|ttq|reg|inq] [--bn] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
                  [--schedule cosine|onecycle|constant] [--weight-decay X] [--seed N] [--no-augment] [--limit N]
                  [--test-limit N] [--mean a,b,c --std a,b,c] [--json]
                  (quantization-aware fine-tuning on our wasm kernels; first conv and last layer stay 8-bit;
-                 the .qwm is written after every epoch and, with --test, evaluated on the integer kernels)
-  qwasm train --arch fmnist-cnn|cifar-resnet20 --data DATA --out M.qwm [the options of finetune]
+                 the .qwm is written after every epoch and, with --test, evaluated on the integer kernels;
+                 xnor: binary W1A1 XNOR layers; twn / ttq: ternary 2-bit; reg: quantization regularizer; inq:
+                 incremental quantization; --bn: batch norms re-inserted into the BN-folded model, folded at export)
+  qwasm train --arch fmnist-cnn|fmnist-bireal|cifar-resnet20 --data DATA --out M.qwm [the options of finetune]
                  (a built-in architecture from scratch, batch norm folded at export; --weights 32 --acts 32: fp32)
   qwasm --help | --version
 
@@ -74,7 +76,7 @@ images and are recorded in the .qwm's provenance; docs/repairs.md):
 
 interface Args { cmd: string; pos: string[]; flags: Map<string, string | true> }
 
-const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround", "no-augment"]);
+const BOOLEAN = new Set(["json", "per-tensor", "help", "version", "low-bit-ends", "cle", "bias-correction", "adaround", "no-augment", "bn"]);
 const CALIB_FLAGS = ["calib", "calibration", "calib-size", "percentile", "per-tensor", "mean", "std", "labels-file"];
 
 function parse(argv: string[]): Args {

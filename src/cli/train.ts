@@ -5,13 +5,13 @@ import { readDataset } from "../data/index.ts";
 import { QwmUsageError } from "../api.ts";
 import type { Preprocess } from "../ir/graph.ts";
 import { ARCHS } from "../train/archs.ts";
-import { METHODS } from "../train/quantizers/index.ts";
+import { checkMethod, METHODS } from "../train/quantizers/index.ts";
 import { SCHEDULES } from "../train/optim.ts";
 import { trainRun, type EpochResult } from "../train/run.ts";
 import { writeFileAtomic, overwrittenInput } from "./atomic.ts";
 
 export const TRAIN_FLAGS = ["data", "test", "limit", "test-limit", "labels-file", "weights", "acts", "method", "epochs", "out", "lr", "batch",
-  "optimizer", "schedule", "seed", "weight-decay", "momentum", "no-augment", "calib-size", "json", "mean", "std", "labels", "arch"];
+  "optimizer", "schedule", "seed", "weight-decay", "momentum", "no-augment", "calib-size", "json", "mean", "std", "labels", "arch", "bn"];
 
 export interface CliHelpers {
   str(name: string): string | undefined;
@@ -36,6 +36,8 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
     onnx = pos[0];
     if (!onnx || !/\.onnx$/i.test(onnx)) throw new QwmUsageError("finetune needs a MODEL.onnx");
     if (h.str("arch")) throw new QwmUsageError("finetune takes a model, not --arch (use qwasm train --arch)");
+  } else if (h.has("bn")) {
+    throw new QwmUsageError("--bn re-inserts batch norms into a BN-folded model for finetune; the built-in architectures have theirs");
   } else {
     arch = h.str("arch");
     if (!arch) throw new QwmUsageError(`train needs --arch (${Object.keys(ARCHS).join(", ")})`);
@@ -49,13 +51,17 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   const clash = overwrittenInput(dest, [onnx, dataPath, h.str("test"), h.str("labels"), h.str("labels-file")]);
   if (clash !== undefined) throw new QwmUsageError(`--out '${dest}' is the input '${clash}': ${cmd} never writes over its inputs`);
   const bits = (name: string, dflt: number) => {
-    const b = num(h, name, dflt, (x) => [32, 8, 4, 2].includes(x) || (name === "acts" && x === 3), name === "weights" ? "32 (float), 8, 4 or 2" : "32 (float), 8, 4, 3 or 2");
+    const b = num(h, name, dflt, (x) => [32, 8, 4, 2, 1].includes(x) || (name === "acts" && x === 3), name === "weights" ? "32 (float), 8, 4, 2 or 1" : "32 (float), 8, 4, 3, 2 or 1");
     return b;
   };
-  const weightBits = bits("weights", 4), actBits = bits("acts", 4);
-  if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
   const method = h.str("method") ?? "lsq";
   if (!METHODS[method]) throw new QwmUsageError(`--method must be ${Object.keys(METHODS).join(", ")}; got '${method}'`);
+  // defaults: the method's own bits (xnor: 1 and 1, twn / ttq: 2-bit weights), else 4 and 4
+  const weightBits = bits("weights", METHODS[method].weightBits?.[0] ?? 4), actBits = bits("acts", METHODS[method].actBits?.[0] ?? 4);
+  if ((weightBits === 32) !== (actBits === 32)) throw new QwmUsageError("--weights 32 (float training) goes with --acts 32");
+  if (weightBits < 8 || actBits < 8 || (h.str("method") !== undefined && weightBits !== 32)) {
+    try { checkMethod(method, weightBits, actBits); } catch (e) { throw new QwmUsageError((e as Error).message); }
+  }
   const optimizer = h.str("optimizer") ?? (cmd === "finetune" ? "adam" : "sgd");
   if (optimizer !== "sgd" && optimizer !== "adam") throw new QwmUsageError(`--optimizer must be sgd or adam, got '${optimizer}'`);
   const schedule = h.str("schedule") ?? "cosine";
@@ -84,7 +90,7 @@ export async function trainCommand(cmd: "finetune" | "train", pos: string[], h: 
   if (!json) console.error(`${head}: ${weightBits === 32 ? "fp32" : `W${weightBits}A${actBits} ${method}`} (first conv and last layer 8-bit), ${optimizer} lr ${lr} ${schedule}, ${epochs} epochs, batch ${batch}`);
   const r = await trainRun({
     onnx, arch, preprocess: h.preprocess(), labels: h.labels, data, test, limit, testLimit, batch, weightBits, actBits, method,
-    epochs, lr, optimizer, momentum, weightDecay, schedule: schedule as any, seed, augment: h.has("no-augment") ? false : undefined,
+    bn: h.has("bn"), epochs, lr, optimizer, momentum, weightDecay, schedule: schedule as any, seed, augment: h.has("no-augment") ? false : undefined,
     calibImages: h.int("calib-size", 1) ?? 512,
     onStep: (s) => {
       if (json) return;

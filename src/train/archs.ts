@@ -2,6 +2,9 @@
 // after every conv (folded at export). Weights: He-normal (fan in) from the --seed; biases 0.
 //   fmnist-cnn       28x28x1: conv3x3 16 BN ReLU, maxpool 2; conv3x3 32 BN ReLU, maxpool 2; conv3x3 64 BN ReLU;
 //                    global average pool; dense 10. 23.9 k parameters (+224 batch norm), 2.1 M MACs.
+//   fmnist-bireal    28x28x1: conv3x3 32 BN, maxpool 2; block x + BN(conv3x3 32 (sign x)) at 14x14; maxpool 2;
+//                    3 such blocks at 7x7; flatten; dense 10. Real-valued (int8) shortcuts, no ReLU (Bi-Real
+//                    Net); the 4 block convs are the binary layers of --method xnor. 37.5 k parameters, 3.4 M MACs.
 //   cifar-resnet20   32x32x3: ResNet-20 (He et al. 2016, CIFAR form): conv3x3 16 BN ReLU, 3 stages x 3 basic
 //                    blocks (16, 32, 64 channels; stride 2 and a 1x1 projection + BN at each stage change), global
 //                    average pool, dense 10. 0.27 M parameters, 41 M MACs.
@@ -36,9 +39,9 @@ class Builder {
     this.nodes.push({ op: "maxpool", name: `pool${id}`, input: x, output: `pool${id}`, kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] });
     return `pool${id}`;
   }
-  add(a: string, b: string): string {
+  add(a: string, b: string, act: Act = "relu"): string {
     const id = ++this.i;
-    this.nodes.push({ op: "add", name: `add${id}`, inputs: [a, b], output: `add${id}`, act: "relu" });
+    this.nodes.push({ op: "add", name: `add${id}`, inputs: [a, b], output: `add${id}`, act });
     return `add${id}`;
   }
   head(x: string, classes: number): string {
@@ -48,6 +51,31 @@ class Builder {
       bias: new Float32Array(classes), outChannels: classes, act: "none" });
     return "logits";
   }
+}
+
+/** Flatten, then one dense layer to the classes (He-uniform fan-in init, as head()). */
+function flatHead(b: Builder, x: string, size: number, classes: number, r: () => number): string {
+  b.nodes.push({ op: "flatten", name: "flatten", input: x, output: "flat" });
+  const sd = Math.sqrt(1 / size);
+  b.nodes.push({ op: "dense", name: "fc", input: "flat", output: "logits", weight: Float32Array.from({ length: classes * size }, () => (r() * 2 - 1) * sd),
+    bias: new Float32Array(classes), outChannels: classes, act: "none" });
+  return "logits";
+}
+
+/**
+ * Bi-Real-style net for binary training (Liu et al. 2018): a real-valued stem, then blocks x + BN(conv3x3(x)) whose
+ * conv reads sign(x) when trained binary (--method xnor) while the shortcut carries x itself (real-valued, int8 in
+ * the .qwm), no ReLU; a flattened dense head (the last layer, 8-bit, as the stem).
+ */
+function fmnistBireal(seed: number, classes: number): TrainGraph {
+  const b = new Builder(seed, 1);
+  let x = b.convBn("input", 32, 3, 1, "none");
+  x = b.maxpool(x); // 14x14x32
+  x = b.add(b.convBn(x, 32, 3, 1, "none"), x, "none");
+  x = b.maxpool(x); // 7x7x32
+  for (let i = 0; i < 3; i++) x = b.add(b.convBn(x, 32, 3, 1, "none"), x, "none");
+  const out = flatHead(b, x, 7 * 7 * 32, classes, rng(seed + 1));
+  return { input: { name: "input", shape: [28, 28, 1] }, output: out, nodes: b.nodes, preprocess: FMNIST_PRE };
 }
 
 function fmnistCnn(seed: number, classes: number): TrainGraph {
@@ -82,6 +110,7 @@ function cifarResnet20(seed: number, classes: number): TrainGraph {
 export const ARCHS: Record<string, { summary: string; build: (seed: number, classes: number) => TrainGraph }> = {
   "fmnist-cnn": { summary: "28x28x1, 3 conv3x3 (16/32/64) + BN + ReLU, 2 max pools, GAP, dense (23.9 k params)", build: fmnistCnn },
   "cifar-resnet20": { summary: "32x32x3 ResNet-20 with BN and 1x1 projection shortcuts (0.27 M params)", build: cifarResnet20 },
+  "fmnist-bireal": { summary: "28x28x1 Bi-Real-style: conv3x3 32 + BN stem, 4 blocks x + BN(conv3x3 32 (x)) (1 at 14x14, 3 at 7x7, max pools), flatten, dense (binary with --method xnor)", build: fmnistBireal },
 };
 
 export function buildArch(name: string, seed: number, classes = 10): TrainGraph {

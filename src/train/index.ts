@@ -97,6 +97,7 @@ export async function fit(net: Net, data: ImageSet, opts: FitOptions, provenance
     let lossSum = 0, correct = 0, seen = 0, lr = opts.lr;
     for (let s = 0; s < stepsPerEpoch; s++, t++) {
       const b = Math.min(B, data.n - s * B);
+      net.setProgress(t / T);
       const labels = data.batch(order, s * B, b, x, opts.augment, r);
       net.setInput(x.subarray(0, b * net.input.size));
       const logits = net.forward(b, true);

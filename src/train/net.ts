@@ -7,7 +7,8 @@ import { writeQwm } from "../pack/qwm.ts";
 import { asymmetricQParams, quantizeWeights, type QParams } from "../quantize/params.ts";
 import { Kernels, QwmTrainError } from "./kernels.ts";
 import { ActLayer, ActQuant, Add, BatchNorm, Conv, DwConv, type Layer, Pool, type Scratch, type Val, type ConvGeom } from "./layers.ts";
-import { method as methodOf, type ActQuantizer, type Param, type WeightQuantizer } from "./quantizers/index.ts";
+import { applyXnor } from "../quantize/binary.ts";
+import { checkMethod, type ActQuantizer, type Param, type WeightQuantizer } from "./quantizers/index.ts";
 
 /** Batch normalization (training from scratch); folded into the conv before it at export. */
 export interface BnNode { op: "bn"; input: string; output: string; name: string; act: Act }
@@ -39,6 +40,8 @@ export class Net {
   readonly actQ = new Map<string, ActQuantizer>();
   /** weight layers in order, and which of them are fake-quantized */
   readonly weightLayers: WeightLayer[] = [];
+  /** conv / dense nodes trained as binary XNOR layers (--weights 1 --acts 1) */
+  readonly binary = new Set<string>();
   private byNode = new Map<string, Layer>();
   private scratch!: Scratch;
   private ranges = new Map<string, { min: number; max: number }>();
@@ -46,10 +49,15 @@ export class Net {
   constructor(readonly graph: TrainGraph, readonly batch: number, readonly quant: QuantSpec = { weightBits: 32, actBits: 32, method: "lsq" }, k = new Kernels()) {
     this.k = k;
     for (const b of [quant.weightBits, quant.actBits]) {
-      if (![32, 8, 4, 3, 2].includes(b)) throw new QwmTrainError(`${b}-bit ${b === quant.weightBits ? "weights" : "activations"}: use 32 (float), 8, 4, 3 or 2`);
+      if (![32, 8, 4, 3, 2, 1].includes(b)) throw new QwmTrainError(`${b}-bit ${b === quant.weightBits ? "weights" : "activations"}: use 32 (float), 8, 4, 3, 2 or 1`);
     }
     if (quant.weightBits === 3) throw new QwmTrainError("3-bit weights have no integer kernel: use 8, 4 or 2");
-    const m = quant.weightBits < 8 || quant.actBits < 8 ? methodOf(quant.method) : undefined;
+    const m = quant.weightBits < 8 || quant.actBits < 8 ? checkMethod(quant.method, quant.weightBits, quant.actBits) : undefined;
+    // binary (XNOR) layers: every conv (groups 1) / dense but the first and the last, each reading sign(x)
+    const wNodes = graph.nodes.filter((n): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense");
+    if (quant.weightBits === 1) {
+      wNodes.forEach((n, i) => { if (i > 0 && i < wNodes.length - 1 && (n.op === "dense" || n.groups === 1)) this.binary.add(n.name); });
+    }
     const shapes = inferShapes({ ...graph, nodes: graph.nodes.map((n) => (n.op === "bn" ? { op: "act", kind: "relu", alpha: 0, beta: 0, input: n.input, output: n.output, name: n.name } : n)) as Node[] });
     const B = batch;
     const newVal = (name: string, shape: [number, number, number]): Val => {
@@ -61,6 +69,14 @@ export class Net {
     this.input.noGrad = true;
     const reader = new Map<string, Val>([[graph.input.name, this.input]]);
     const get = (v: string) => reader.get(v)!;
+    /** the binary layer's input: sign(x) (ApproxSign gradient) of the value, for that reader only */
+    const signed = (n: Node, v: string): Val => {
+      const x = get(v);
+      if (!this.binary.has(n.name)) return x;
+      const sv = newVal(`${v}:sign:${n.name}`, x.shape);
+      this.layers.push(new ActQuant(sv.name, x, sv, m!.act(1)));
+      return sv;
+    };
     for (const n of graph.nodes) {
       const shape = shapes.get(n.output)!;
       if (n.op === "flatten") {
@@ -77,13 +93,13 @@ export class Net {
       switch (n.op) {
         case "conv": {
           act = n.act;
-          layer = n.groups === 1 ? new Conv(n.name, get(n.input), out, n.weight, n.bias, geom(n), n.act, k) : new DwConv(n.name, get(n.input), out, n.weight, n.bias, geom(n), n.act);
+          layer = n.groups === 1 ? new Conv(n.name, signed(n, n.input), out, n.weight, n.bias, geom(n), n.act, k) : new DwConv(n.name, get(n.input), out, n.weight, n.bias, geom(n), n.act);
           this.weightLayers.push(layer as WeightLayer);
           break;
         }
         case "dense": {
           act = n.act;
-          const x = get(n.input);
+          const x = signed(n, n.input);
           const flat: Val = x.shape[0] === 1 && x.shape[1] === 1 ? x : { ...x, shape: [1, 1, x.size] };
           layer = new Conv(n.name, flat, out, n.weight, n.bias, geom({ kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] }), n.act, k);
           this.weightLayers.push(layer as WeightLayer);
@@ -110,7 +126,7 @@ export class Net {
       this.layers.push(layer);
       this.byNode.set(n.name, layer);
       reader.set(n.output, out);
-      if (m && quant.actBits < 8 && act !== "none" && n.output !== graph.output) {
+      if (m && quant.actBits < 8 && quant.actBits !== 1 && act !== "none" && n.output !== graph.output) {
         const q = m.act(quant.actBits);
         const qv = newVal(`${n.output}:q`, shape);
         this.layers.push(new ActQuant(`${n.output}:q`, out, qv, q));
@@ -123,6 +139,7 @@ export class Net {
     if (m && quant.weightBits < 8) {
       this.weightLayers.forEach((l, i) => {
         if (i === 0 || i === this.weightLayers.length - 1) return; // first conv and last layer: 8 bits
+        if (quant.weightBits === 1 && !this.binary.has(l.name)) return; // binary: XNOR layers only (depthwise 8-bit)
         const dw = l instanceof DwConv;
         const bits = dw ? Math.max(4, quant.weightBits) : quant.weightBits;
         const N = dw ? l.out.shape[2] : l.N;
@@ -136,6 +153,9 @@ export class Net {
   }
 
   params(): Param[] { return this.layers.flatMap((l) => l.params); }
+
+  /** Training progress in [0, 1], for the methods with schedules of their own (INQ, the regularizer). */
+  setProgress(p: number): void { for (const l of this.weightLayers) l.wq?.progress?.(p); }
 
   /** Writes a batch of inputs (NHWC floats, n images). */
   setInput(x: Float32Array): void {
@@ -178,7 +198,7 @@ export class Net {
    * The inference graph: batch norms folded into the conv before them, the (fake-quantized) weights the forward
    * uses, and for each quantized layer its integer weights and per-channel steps (folding scales the steps).
    */
-  foldedGraph(): { graph: Graph; intWeights: Map<string, { q: Int8Array; scales: Float32Array; bits: number }> } {
+  foldedGraph(): { graph: Graph; intWeights: Map<string, { q: Int8Array; scales: Float32Array; bits: number; format?: string }> } {
     const g = this.graph;
     const readers = new Map<string, number>();
     for (const n of g.nodes) for (const v of "inputs" in n ? n.inputs : [n.input]) readers.set(v, (readers.get(v) ?? 0) + 1);
@@ -186,7 +206,7 @@ export class Net {
     for (const n of g.nodes) if (n.op === "bn") bnAfter.set(n.input, n);
     const nodes: Node[] = [];
     const skip = new Set<string>();
-    const intWeights = new Map<string, { q: Int8Array; scales: Float32Array; bits: number }>();
+    const intWeights = new Map<string, { q: Int8Array; scales: Float32Array; bits: number; format?: string }>();
     for (const n of g.nodes) {
       if (skip.has(n.name)) continue;
       if (n.op === "bn") {
@@ -198,7 +218,8 @@ export class Net {
       let bias = Float32Array.from(l.b.data);
       let out = n.output, act = n.act;
       const N = bias.length, per = w.length / N;
-      let iw = l.wq ? { ...l.wq.export(l.w.data), bits: l.wq.bits } : undefined;
+      // binary layers: their folded weights alpha' * sign are binarized again at export (applyXnor)
+      let iw = l.wq && !this.binary.has(n.name) ? { ...l.wq.export(l.w.data), bits: l.wq.bits } : undefined;
       const bn = bnAfter.get(n.output);
       if (bn && n.act === "none" && readers.get(n.output) === 1) {
         const { a, b } = (this.byNode.get(bn.name) as BatchNorm).affine();
@@ -207,7 +228,7 @@ export class Net {
         if (iw) {
           const lo = -(2 ** (iw.bits - 1)), hi = 2 ** (iw.bits - 1) - 1;
           const q = Int8Array.from(iw.q, (v, i) => { const s = a[Math.floor(i / per)] < 0 ? -v : v; return Math.max(lo, Math.min(hi, s)); });
-          iw = { q, scales: Float32Array.from(iw.scales, (s, c) => s * Math.abs(a[c])), bits: iw.bits };
+          iw = { q, scales: Float32Array.from(iw.scales, (s, c) => s * Math.abs(a[c])), bits: iw.bits, format: iw.format };
         }
         out = bn.output;
         act = bn.act;
@@ -264,6 +285,11 @@ export class Net {
       const iw = intWeights.get(n.name);
       weights.set(n.name, iw ?? quantizeWeights(n.weight, n.outChannels, true));
     }
-    return writeQwm(lowerQuantized(graph, { act, weights, levels }).program);
+    const qg: QuantizedGraph = { act, weights, levels };
+    // binary layers: the XNOR path of src/quantize/binary.ts with the trained arithmetic: sign(x) at the input's
+    // real zero (u = 0, v = 1: the layer computes on the +-1 values themselves), q = the sign of the folded
+    // weights, alpha = their mean |w| (the trained alpha times |BN scale|)
+    if (this.binary.size) applyXnor(graph, qg, [...this.binary].map((name) => ({ name, u: new Float64Array(1), v: new Float64Array([1]) })), new Map());
+    return writeQwm(lowerQuantized(graph, qg).program);
   }
 }

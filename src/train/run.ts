@@ -11,6 +11,7 @@ import { buildArch } from "./archs.ts";
 import { QwmTrainError } from "./kernels.ts";
 import { Net, type TrainGraph } from "./net.ts";
 import { METHODS } from "./quantizers/index.ts";
+import { initBatchNorms, insertBatchNorms } from "./rebn.ts";
 
 export interface TrainRunOptions extends Omit<FitOptions, "onEpoch" | "augment"> {
   /** An ONNX model to fine-tune (path or bytes), or a built-in architecture to train from scratch. */
@@ -28,6 +29,8 @@ export interface TrainRunOptions extends Omit<FitOptions, "onEpoch" | "augment">
   method: string;
   /** Random crop with this zero padding and horizontal flips (default: 4 and flips for 3-channel inputs, none otherwise). */
   augment?: { pad: number; flip: boolean } | false;
+  /** Fine-tuning: a batch norm after every conv again, set to the float net's statistics, folded at export (rebn.ts). */
+  bn?: boolean;
   onEpoch?: (e: EpochResult, qwm: Uint8Array) => void | Promise<void>;
   onEval?: (done: number, total: number) => void;
 }
@@ -59,9 +62,15 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     g.labels = o.labels ?? o.data.classNames;
   }
   const quant = { weightBits: o.weightBits, actBits: o.actBits, method: o.method };
+  const folded = g;
+  if (o.bn) {
+    if (o.onnx === undefined) throw new QwmTrainError("bn: re-inserting batch norms is for fine-tuning a BN-folded model");
+    g = insertBatchNorms(g);
+  }
   const net = new Net(g, o.batch, quant);
   if (classes > net.classes) throw new QwmTrainError(`the data has labels up to ${classes - 1}, the model ${net.classes} outputs`);
   const train = new ImageSet(o.data, g.input.shape, g.preprocess, o.limit);
+  if (o.bn) initBatchNorms(net, folded, train);
   const aug = o.augment === false ? undefined : o.augment ?? (g.input.shape[2] === 3 ? { pad: 4, flip: true } : undefined);
   const low = net.weightLayers.filter((l) => l.wq);
   const layers = net.weightLayers.map((l) => ({ name: l.name, weightBits: l.wq ? l.wq.bits : o.weightBits === 32 && o.actBits === 32 ? 32 : 8 }));
@@ -72,8 +81,9 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     weights: float ? "fp32" : low.length
       ? `${o.weightBits}-bit (${o.method}) on ${low.length} of ${layers.length} conv/dense layers; first conv and last layer 8-bit`
       : "8-bit per channel (max-abs at export)",
-    activations: float ? "fp32" : o.actBits < 8 ? `${o.actBits}-bit after ReLU (int8 tensors on ${2 ** o.actBits} levels, ${o.method} steps); input, residual branches, pooled and logits 8-bit` : "8-bit (ranges observed at export)",
+    activations: float ? "fp32" : o.actBits === 1 ? `binary: sign(x) on the inputs of the ${low.length} XNOR layers (SignQb1, ApproxSign gradient in training); every other value 8-bit (ranges observed at export)` : o.actBits < 8 ? `${o.actBits}-bit after ReLU (int8 tensors on ${2 ** o.actBits} levels, ${o.method} steps); input, residual branches, pooled and logits 8-bit` : "8-bit (ranges observed at export)",
     optimizer: `${o.optimizer} lr ${o.lr} ${o.schedule}, weight decay ${o.weightDecay}, batch ${o.batch}, seed ${o.seed}`,
+    ...(o.bn ? { batch_norm: "re-inserted after every conv for the fine-tune (set to the float net's statistics on 64 training images), folded at export" } : {}),
     data: `${o.data.source} (${train.n} images)${aug ? `, random crop (pad ${aug.pad})${aug.flip ? " + horizontal flip" : ""}` : ""}`,
   };
   const epochs: EpochResult[] = [];

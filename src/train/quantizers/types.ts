@@ -31,7 +31,9 @@ export interface WeightQuantizer {
   /** Given g = dL/dwq: gw += dL/dw, and the quantizer's own parameter gradients (set). */
   backward(w: Float32Array, g: Float32Array, gw: Float32Array): void;
   /** The integer weights and per-channel steps of the last forward: q[i] * scales[c] == wq[i] exactly (f32). */
-  export(w: Float32Array): { q: Int8Array; scales: Float32Array };
+  export(w: Float32Array): { q: Int8Array; scales: Float32Array; format?: string };
+  /** Training progress in [0, 1] before each step (schedules inside a method: INQ's partition, annealing). */
+  progress?(p: number): void;
 }
 
 export interface ActQuantizer {
@@ -50,6 +52,9 @@ export interface Method {
   summary: string;
   weight(bits: number, N: number, per: number): WeightQuantizer;
   act(bits: number): ActQuantizer;
+  /** The --weights / --acts below 8 the method is for (absent: 4 and 2 / 4, 3 and 2). */
+  weightBits?: number[];
+  actBits?: number[];
 }
 
 export const weightRange = (bits: number) => ({ Qn: 2 ** (bits - 1), Qp: 2 ** (bits - 1) - 1 });
