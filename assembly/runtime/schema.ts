@@ -71,7 +71,6 @@ export enum Op {
   // (k-means weight sharing, power-of-two weights); params ... shift lo hi bits entries perChannel
   Conv2dQlut = 31,
   DenseQlut = 32,
-  // 31-33: codebook weights (another part of issue 6)
   // 1.1: binary (XNOR-popcount) layers over B1 tensors, and 2-bit / ternary / binary depthwise
   SignQb1 = 34,
   Conv2dQb1 = 35,

@@ -151,8 +151,6 @@ const OP_INFO: usize = memory.data<u8>([
   1, 1, 3, W_ | S_,  // 30 DenseQbw
   1, 1, 14, W_ | S_, // 31 Conv2dQlut
   1, 1, 6, W_ | S_,  // 32 DenseQlut
-  0, 0, 0, 0,        // 31
-  0, 0, 0, 0,        // 32
   0, 0, 0, 0,        // 33
   1, 1, 1, 0,        // 34 SignQb1
   1, 1, 11, W_ | S_, // 35 Conv2dQb1
