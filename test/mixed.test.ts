@@ -70,7 +70,9 @@ test("sensitivity table: one row per conv / dense / depthwise layer, widths meas
   assert.equal(table.bits, [8, 4, 2, 1]);
   const dw = table.layers.find((l) => l.name === "dw")!;
   assert.is(dw.op, "depthwise");
-  assert.equal(Object.keys(dw.perBits).map(Number).sort(), [4, 8], "depthwise: 8 and 4 only");
+  assert.equal(Object.keys(dw.perBits).map(Number).sort(), [1, 2, 4, 8], "depthwise: every width (qs4, qs2, qbw depthwise kernels)");
+  assert.is(dw.storedBitsAtBits[2], 2);
+  assert.is(dw.storedBitsAtBits[1], 1);
   for (const l of table.layers) {
     const node = g.nodes.find((n) => n.name === l.name) as any;
     assert.is(l.params, node.weight.length);
@@ -116,7 +118,7 @@ test("chooseBits: typed errors for an unreachable budget, two budgets, unknown o
   assert.throws(() => chooseBits(table, { sizeBudgetBytes: 100 }), (e: Error) => e instanceof QwmQuantizeError && /cannot be met.*bytes/.test(e.message));
   assert.throws(() => chooseBits(table, { avgBits: 4, sizeBudgetBytes: 1e6 }), /exactly one budget/);
   assert.throws(() => chooseBits(table, { avgBits: 4, fixed: { nope: 8 } }), /no conv \/ dense layer is named 'nope'/);
-  assert.throws(() => chooseBits(table, { avgBits: 4, fixed: { dw: 2 } }), /did not measure/);
+  assert.throws(() => chooseBits({ ...table, layers: table.layers.map((l) => (l.name === "dw" ? { ...l, perBits: { 8: l.perBits[8], 4: l.perBits[4] } } : l)) }, { avgBits: 4, fixed: { dw: 2 } }), /did not measure/);
 });
 
 test("applyLowBit with bits per layer: the given bits, the rest as before; typed errors", () => {
@@ -125,7 +127,7 @@ test("applyLowBit with bits per layer: the given bits, the rest as before; typed
   assert.equal(Object.fromEntries(choice.map((c) => [c.name, c.bits])), { c1: 8, dw: 4, pw: 2, c2: 1, c3: 8, fc: 8 });
   assert.is(qg.weights.get("pw")!.bits, 2);
   assert.throws(() => applyLowBit(g, quantizeGraph(g, ranges), { bits: 8, bitsPerLayer: { zz: 4 } }), (e: Error) => e instanceof QwmQuantizeError && /'zz'/.test(e.message));
-  assert.throws(() => applyLowBit(g, quantizeGraph(g, ranges), { bits: 8, bitsPerLayer: { dw: 2 } }), /depthwise/);
+  assert.throws(() => applyLowBit(g, quantizeGraph(g, ranges), { bits: 8, bitsPerLayer: { dw: 3 } }), /use 8, 4, 2 or 1/);
   assert.throws(() => applyLowBit(g, quantizeGraph(g, ranges), { bits: 8, bitsPerLayer: { c1: 3 } }), /8, 4, 2 or 1/);
 });
 
