@@ -11,6 +11,8 @@ export { quantizeGraph, quantizationFromModel } from "./quantize/graph.ts";
 export { sensitivity, measureSensitivity, type SensitivityTable, type LayerSensitivity, type SensitivityOptions } from "./quantize/sensitivity.ts";
 export { chooseBits, knapsack, type MixedChoice, type MixedOptions } from "./quantize/mixed.ts";
 export { QONNX_DOMAINS, QONNX_OPS } from "./onnx/qonnx.ts";
+export { applyLowBit, quantizeWeightsLowBit } from "./quantize/lowbit.ts";
+export { applyXnor, binaryActStats, innerLayers, type XnorLayer, type BinaryActStats } from "./quantize/binary.ts";
 export { lowerFloat, lowerQuantized } from "./pack/lower.ts";
 export { writeQwm } from "./pack/qwm.ts";
 export { readQwm, layers } from "./pack/read.ts";
