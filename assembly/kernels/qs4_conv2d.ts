@@ -28,10 +28,9 @@
 // |w| <= 8 so |acc| <= K * 255 * 8 (int32 for K < 1,000,000); relaxed: |x*15*4 per lane| fits as well.
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
-import { a_elem_bytes, AView } from "./qs8_gemm";
+import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
 
 const TILE: i32 = 64;
-const QS4_RELAXED_I8: bool = false;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
 const view = changetype<AView>(memory.data(offsetof<AView>()));
 
@@ -41,7 +40,7 @@ const view = changetype<AView>(memory.data(offsetof<AView>()));
 @inline function spanOf(O: i32, S: i32, KS: i32, D: i32): i32 { return (O - 1) * S + (KS - 1) * D + 1; }
 
 // Bytes per A element of the int4 kernels in this build (the relaxed build's int8 A form is QS4_RELAXED_I8).
-@inline function qs4_elem_bytes(): i32 { return ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 ? 1 : a_elem_bytes() == 1 ? 2 : a_elem_bytes(); }
+@inline function qs4_elem_bytes(): i32 { return a_elem_bytes(); }
 
 /** Size in bytes of a packed qs4 layer. */
 export function qs4_packed_bytes(N: i32, taps: i32, C: i32): i32 {
@@ -103,23 +102,25 @@ function store_block(o: usize, N: i32, nr: i32, nc: i32, b01: v128, b23: v128): 
 }
 
 function igemm4(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
-  if (ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8) igemm4_relaxed(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
-  else if (ASC_FEATURE_SIMD) igemm4_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else igemm4_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  fill_rows(v, p0, p1);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_RELAXED_SIMD) igemm4_relaxed(v, p1 - p0, N, zx, pw, shift, zy, lo, hi, o);
+  else if (ASC_FEATURE_SIMD) igemm4_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemm4_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
 }
 
-function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// The forms run the `n` pixels of ROWS (qs8_gemm.ts); pixel i's outputs go to out + i*N.
+function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
   const mult = bias + <usize>(Np << 2);
   for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 3));
-    const wsh = (c & 2) << 1;
+    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 3) << 2));
     const b = load<i32>(bias + (<usize>c << 2));
     const m = load<i32>(mult + (<usize>c << 2));
-    for (let p = p0; p < p1; p++) {
-      const ar = rowPtr(v, p);
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
       let acc: i32 = 0;
       let wq = wb;
       for (let s = 0; s < v.nseg; s++) {
@@ -127,11 +128,10 @@ function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i
         for (let k = 0; k < v.segLen; k += 8) {
           const aq = as + <usize>(k << 1);
           for (let j = 0; j < 4; j++) {
-            // step 0 at byte 2*jj, step 1 at byte 2*jj + 1; the nibble shift is in wsh
-            const b0 = i32(load<u8>(wq + <usize>(j << 1))) >> wsh;
-            const b1 = i32(load<u8>(wq + <usize>((j << 1) + 1))) >> wsh;
-            acc += i32(load<i16>(aq + <usize>(j << 1))) * ((b0 << 28) >> 28)
-                 + i32(load<i16>(aq + <usize>((j + 4) << 1))) * ((b1 << 28) >> 28);
+            // byte j of the channel's 4: k + j in the low nibble, k + 4 + j in the high one
+            const u = i32(load<u8>(wq + <usize>j));
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * ((u << 28) >> 28)
+                 + i32(load<i16>(aq + <usize>((j + 4) << 1))) * ((u << 24) >> 28);
           }
           wq += 16;
         }
@@ -141,7 +141,30 @@ function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i
   }
 }
 
-function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// 8 * (the sum of the K int8 A values) of each pixel of ROWS: the relaxed form's correction for its w + 8.
+const SUMX: usize = memory.data((RUN + 4) << 2, 16);
+
+function fill_sumx(v: AView, n: i32): void {
+  const nseg = v.nseg, segLen = <usize>v.segLen;
+  for (let i = 0; i < ((n + 3) & ~3); i++) {
+    const ar = load<usize>(ROWS + (<usize>i << 2));
+    let acc = i32x4.splat(0);
+    for (let s = 0; s < nseg; s++) {
+      const a = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+      let k: usize = 0;
+      for (; k + 16 <= segLen; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
+      if (k < segLen) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+    }
+    const t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
+    store<i32>(SUMX + (<usize>i << 2), (i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)) << 3);
+  }
+}
+
+// SIMD form. Each 16 weight bytes of a channel block are two 4-k steps of the int8 kernel's [4 ch][4 k] block,
+// step 0 in the low nibbles, step 1 in the high ones (two's complement). Sign-extended to int16 by the int8
+// kernel's two widening loads, a byte b = 16 * hi + lo (lo unsigned) gives step 0 as shr_s(shl(b, 12), 12) and
+// step 1 as shr_s(b, 4): six shifts per 32 weights, and the int8 micro-kernel on the int16 vectors.
+function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
@@ -155,12 +178,31 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
     const bv = v128.load(bias + (<usize>cb << 2));
     const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
     const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
+    for (let p = 0; p < n; p += 4) {
+      const nr = min(4, n - p);
+      const rp = ROWS + (<usize>p << 2);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+      if (nr == 1) {
+        // one pixel (a dense layer of one image, or the last of a run): its own loop
+        let cl = i32x4.splat(0), ch = i32x4.splat(0);
+        let wp = wb;
+        for (let s = 0; s < nseg; s++) {
+          const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k: usize = 0; k < segBytes; k += 16) {
+            const e0 = v128.load8x8_s(wp), e1 = v128.load8x8_s(wp, 8);
+            wp += 16;
+            let x = v128.load64_splat(a0 + k);
+            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, i16x8.shr_s(i16x8.shl(e0, 12), 12)));
+            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(i16x8.shl(e1, 12), 12)));
+            x = v128.load64_splat(a0 + k + 8);
+            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, i16x8.shr_s(e0, 4)));
+            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e1, 4)));
+          }
+        }
+        const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(cl, ch, 0, 2, 4, 6), v128.shuffle<i32>(cl, ch, 1, 3, 5, 7)), bv);
+        store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(s0, s0, mv, mv, rnd, kq, zyv, lov, hiv), nc);
+        continue;
+      }
       let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
       let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
       let wp = wb;
@@ -168,10 +210,11 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
         for (let k: usize = 0; k < segBytes; k += 16) {
-          const w = v128.load(wp);
+          const e0 = v128.load8x8_s(wp);     // ch0 j0..3, ch1 j0..3: 16 * w[k+4+j] + (w[k+j] & 15)
+          const e1 = v128.load8x8_s(wp, 8);  // ch2, ch3
           wp += 16;
-          let wl = i16x8.shr_s(i16x8.shl(w, 12), 12); // step 0, channels 0, 1
-          let wh = i16x8.shr_s(i16x8.shl(w, 8), 12);  // step 0, channels 2, 3
+          let wl = i16x8.shr_s(i16x8.shl(e0, 12), 12);
+          let wh = i16x8.shr_s(i16x8.shl(e1, 12), 12);
           let x = v128.load64_splat(a0 + k);
           c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
           c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
@@ -184,20 +227,25 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
           x = v128.load64_splat(a3 + k);
           c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
           c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-          wl = i16x8.shr_s(i16x8.shl(w, 4), 12);      // step 1, channels 0, 1
-          wh = i16x8.shr_s(w, 12);                    // step 1, channels 2, 3
-          x = v128.load64_splat(a0 + k + 8);
-          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a1 + k + 8);
-          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a2 + k + 8);
-          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a3 + k + 8);
-          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+          // Always true (a segment is whole 8-k groups), but V8 cannot know it: the branch ends the basic block,
+          // so V8 does not schedule the second step's loads above the first step's arithmetic, which needs more
+          // than its 15 vector registers and spills accumulators (measured 0.7-0.78x of the int8 kernel so).
+          if (k + 8 < segBytes) {
+            wl = i16x8.shr_s(e0, 4);
+            wh = i16x8.shr_s(e1, 4);
+            x = v128.load64_splat(a0 + k + 8);
+            c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
+            c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a1 + k + 8);
+            c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
+            c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a2 + k + 8);
+            c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
+            c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a3 + k + 8);
+            c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
+            c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+          }
         }
       }
       const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
@@ -211,7 +259,12 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
   }
 }
 
-function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// Relaxed build, int8 A (x as is): t = w ^ 0x88 makes every nibble w + 8, in [0, 15], a 7-bit operand (so the
+// relaxed dot is deterministic); the low nibbles are the 16 bytes of step k..k+3 in the int8 kernel's order, the
+// high nibbles those of k+4..k+7: an `and` gives step 0's operand, a shift and an `and` step 1's.
+// sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw, the last two terms folded into each accumulator's start
+// (SUMX per pixel, sumw per channel).
+function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
@@ -219,63 +272,56 @@ function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, 
   const sumw = mult + <usize>(Np << 2);
   const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi), zxv = i32x4.splat(zx);
-  const zero = i32x4.splat(0);
-  const eight = i8x16.splat(8), flip = i8x16.splat(<i8>0x88), nib = i8x16.splat(15);
+  const flip = i8x16.splat(<i8>0x88), nib = i8x16.splat(15);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
+  fill_sumx(v, n);
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const off = <usize>cb << 2;
-    // sum (x - zx) w = sum x (w+8) - 8 sum x - zx sumw
     const bv = i32x4.sub(v128.load(bias + off), i32x4.mul(zxv, v128.load(sumw + off)));
     const mv = i32x4.shl(v128.load(mult + off), pre);
     const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let c0 = bv, c1 = bv, c2 = bv, c3 = bv;
-      let n0 = zero, n1 = zero, n2 = zero, n3 = zero;
+    for (let p = 0; p < n; p += 4) {
+      const nr = min(4, n - p);
+      const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 2);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+      if (nr == 1) {
+        let c = i32x4.sub(bv, v128.load32_splat(sp));
+        let wp = wb;
+        for (let s = 0; s < nseg; s++) {
+          const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k: usize = 0; k < segBytes; k += 8) {
+            const t = v128.xor(v128.load(wp), flip);
+            wp += 16;
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), v128.and(t, nib), c);
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), v128.and(i16x8.shr_u(t, 4), nib), c);
+          }
+        }
+        store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(c, c, mv, mv, rnd, kq, zyv, lov, hiv), nc);
+        continue;
+      }
+      let c0 = i32x4.sub(bv, v128.load32_splat(sp)), c1 = i32x4.sub(bv, v128.load32_splat(sp + 4));
+      let c2 = i32x4.sub(bv, v128.load32_splat(sp + 8)), c3 = i32x4.sub(bv, v128.load32_splat(sp + 12));
       let wp = wb;
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
         for (let k: usize = 0; k < segBytes; k += 8) {
-          const w = v128.load(wp);
+          const t = v128.xor(v128.load(wp), flip);
           wp += 16;
-          const t = v128.xor(w, flip);
-          const tl = v128.and(t, nib), th = v128.and(i16x8.shr_u(t, 4), nib);
-          let wu = v128.shuffle<u8>(tl, th, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-          let x = v128.load32_splat(a0 + k);
-          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
-          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
-          x = v128.load32_splat(a1 + k);
-          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
-          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
-          x = v128.load32_splat(a2 + k);
-          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
-          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
-          x = v128.load32_splat(a3 + k);
-          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
-          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
-          wu = v128.shuffle<u8>(tl, th, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-          x = v128.load32_splat(a0 + k + 4);
-          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
-          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
-          x = v128.load32_splat(a1 + k + 4);
-          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
-          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
-          x = v128.load32_splat(a2 + k + 4);
-          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
-          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
-          x = v128.load32_splat(a3 + k + 4);
-          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
-          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
+          let wu = v128.and(t, nib);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), wu, c0);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k), wu, c1);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k), wu, c2);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a3 + k), wu, c3);
+          wu = v128.and(i16x8.shr_u(t, 4), nib);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), wu, c0);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k + 4), wu, c1);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k + 4), wu, c2);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a3 + k + 4), wu, c3);
         }
       }
-      c0 = i32x4.sub(c0, n0); c1 = i32x4.sub(c1, n1); c2 = i32x4.sub(c2, n2); c3 = i32x4.sub(c3, n3);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_sm_i32x4x2_i8(c0, c1, mv, mv, rnd, kq, zyv, lov, hiv),
         requant_sm_i32x4x2_i8(c2, c3, mv, mv, rnd, kq, zyv, lov, hiv));
@@ -291,7 +337,7 @@ function sub_conv2d(
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
 ): void {
-  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const i8img = ASC_FEATURE_RELAXED_SIMD && kind == KIND_4;
   const eb = i8img ? 1 : 2;
   const Cp = kind == KIND_2 ? ceil16(C) : ceil8(C);
   const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
@@ -341,7 +387,7 @@ function sub_fully_connected(
   M: i32, N: i32, K: i32, x: usize, zx: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
 ): void {
-  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const i8img = ASC_FEATURE_RELAXED_SIMD && kind == KIND_4;
   const eb = i8img ? 1 : 2;
   const Kp = kind == KIND_2 ? ceil16(K) : ceil8(K);
   const segTab = scratch;

@@ -652,8 +652,8 @@ function subPackedBytes(kind: i32, N: i32, T: i32, C: i32): i32 {
 function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
   const c = n & 3;
   if (kind == 4) {
-    const b = rd_u8(base + (n >> 2) * (K << 1) + (k >> 3) * 16 + 2 * ((c & 1) * 4 + (k & 3)) + ((k >> 2) & 1));
-    return (<i32>(b >> ((c >> 1) << 2)) << 28) >> 28;
+    const b = rd_u8(base + (n >> 2) * (K << 1) + (k >> 3) * 16 + 4 * c + (k & 3));
+    return (<i32>(b >> (k & 4)) << 28) >> 28;
   }
   if (kind == 2) {
     const lane = <i32>rd_u16(base + (n >> 2) * K + (k >> 4) * 16 + (((c & 1) * 4 + (k & 3)) << 1));

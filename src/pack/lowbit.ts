@@ -19,8 +19,9 @@ function checkTail(N: number, bias: Int32Array, mult: Int32Array) {
 /**
  * Packs an int4 conv / dense layer for qs4_conv2d / qs4_fully_connected. `w` is [N][taps][C] with values in
  * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/8][16] (K = taps*ceil8(C)); within a 16-byte
- * group, channel c (0..3) and k (0..7) sit at byte 2*((c & 1)*4 + (k & 3)) + (k >> 2), low nibble for c < 2,
- * high nibble for c >= 2; then int32 bias[Np], mult[Np], sumw[Np], sumwn[Np].
+ * group, channel c (0..3) and k (0..7) sit at byte 4*c + (k & 3), low nibble for k < 4, high nibble for k >= 4
+ * (each nibble half is the int8 kernel's [4 ch][4 k] block of one 4-k step); then int32 bias[Np], mult[Np],
+ * sumw[Np], sumwn[Np].
  */
 export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
@@ -37,8 +38,8 @@ export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bi
       if (v < -8 || v > 7) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; int4 weights must be in [-8, 7]`);
       const k = t * Cp + c;
       const c4 = n & 3;
-      const byte = (n >> 2) * K * 2 + (k >> 3) * 16 + 2 * ((c4 & 1) * 4 + (k & 3)) + ((k >> 2) & 1);
-      const sh = c4 >= 2 ? 4 : 0;
+      const byte = (n >> 2) * K * 2 + (k >> 3) * 16 + 4 * c4 + (k & 3);
+      const sh = (k & 4) ? 4 : 0;
       wq[byte] |= (v & 15) << sh;
       sum += v;
       if (v < 0) sumNeg -= v;
