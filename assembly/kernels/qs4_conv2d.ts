@@ -76,10 +76,22 @@ function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
   }
 }
 
+// Short fills inline (memory.fill is a call out of the compiled code in V8; see qs8_conv2d.ts).
+function fill_bytes(dst: usize, v: u8, n: usize): void {
+  if (n > 256) {
+    memory.fill(dst, v, n);
+    return;
+  }
+  let i: usize = 0;
+  const v8 = <u64>v * 0x0101010101010101;
+  for (; i + 8 <= n; i += 8) store<u64>(dst + i, v8);
+  for (; i < n; i++) store<u8>(dst + i, v);
+}
+
 @inline
 function put_zero(dst: usize, n: i32, zx: i32, i8img: bool): void {
-  if (i8img) memory.fill(dst, <u8>zx, <usize>n);
-  else memory.fill(dst, 0, <usize>(n << 1));
+  if (i8img) fill_bytes(dst, <u8>zx, <usize>n);
+  else fill_bytes(dst, 0, <usize>(n << 1));
 }
 
 @inline
@@ -116,7 +128,8 @@ function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
   const bias = pw + <usize>((Np * K) >> 1);
   const mult = bias + <usize>(Np << 2);
   for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 3) << 2));
+    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 2));
+    const hiNib = (c & 2) != 0;
     const b = load<i32>(bias + (<usize>c << 2));
     const m = load<i32>(mult + (<usize>c << 2));
     for (let p = 0; p < n; p++) {
@@ -125,15 +138,14 @@ function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
       let wq = wb;
       for (let s = 0; s < v.nseg; s++) {
         const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k += 8) {
+        for (let k = 0; k < v.segLen; k += 4) {
           const aq = as + <usize>(k << 1);
           for (let j = 0; j < 4; j++) {
-            // byte j of the channel's 4: k + j in the low nibble, k + 4 + j in the high one
+            // byte j of the channel pair's 4: channel c & 1 in the low nibble (w + 8), c | 2 in the high one
             const u = i32(load<u8>(wq + <usize>j));
-            acc += i32(load<i16>(aq + <usize>(j << 1))) * ((u << 28) >> 28)
-                 + i32(load<i16>(aq + <usize>((j + 4) << 1))) * ((u << 24) >> 28);
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * (hiNib ? (u << 24) >> 28 : (u & 15) - 8);
           }
-          wq += 16;
+          wq += 8;
         }
       }
       store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
@@ -141,29 +153,59 @@ function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
   }
 }
 
-// 8 * (the sum of the K int8 A values) of each pixel of ROWS: the relaxed form's correction for its w + 8.
-const SUMX: usize = memory.data((RUN + 4) << 2, 16);
+// 8 * (the sum of the K A values) of each pixel of ROWS (int16 A, or int8 x in the relaxed build): the correction
+// for the + 8 of the low nibbles.
+const SUMX: usize = memory.data((RUN + 4) << 4, 16);
+const ONES: usize = memory.data(16, 16);
 
 function fill_sumx(v: AView, n: i32): void {
-  const nseg = v.nseg, segLen = <usize>v.segLen;
-  for (let i = 0; i < ((n + 3) & ~3); i++) {
+  const nseg = v.nseg, segBytes = <usize>(v.segLen * a_elem_bytes()), segTab = v.segTab;
+  // int16 A: pairs of vectors added as int16 (|a| <= 255), then one dot by ones per pair
+  v128.store(ONES, i16x8.splat(1));
+  const ones = v128.load(ONES);
+  let last = 0;
+  for (let i = 0; i < n; i++) {
     const ar = load<usize>(ROWS + (<usize>i << 2));
     let acc = i32x4.splat(0);
     for (let s = 0; s < nseg; s++) {
-      const a = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
       let k: usize = 0;
-      for (; k + 16 <= segLen; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
-      if (k < segLen) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        for (; k + 16 <= segBytes; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
+        if (k < segBytes) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+      } else {
+        // int16 lanes add up to 64 values exactly (|a| <= 255), then one dot by ones widens them
+        while (k < segBytes) {
+          const e = min(segBytes, k + 64 * 16);
+          let t = v128.load(a + k);
+          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
+          acc = i32x4.add(acc, i32x4.dot_i16x8_s(t, ones));
+        }
+      }
     }
     const t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
-    store<i32>(SUMX + (<usize>i << 2), (i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)) << 3);
+    last = (i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)) << 3;
+    store_sumx(i, last);
   }
+  // the padding rows of ROWS repeat the last pixel
+  for (let i = n; i < ((n + 3) & ~3); i++) store_sumx(i, last);
 }
 
-// SIMD form. Each 16 weight bytes of a channel block are two 4-k steps of the int8 kernel's [4 ch][4 k] block,
-// step 0 in the low nibbles, step 1 in the high ones (two's complement). Sign-extended to int16 by the int8
-// kernel's two widening loads, a byte b = 16 * hi + lo (lo unsigned) gives step 0 as shr_s(shl(b, 12), 12) and
-// step 1 as shr_s(b, 4): six shifts per 32 weights, and the int8 micro-kernel on the int16 vectors.
+// Relaxed: 8 sum x as i32; SIMD: the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0), which puts the
+// correction into channels 0 and 1 of the final pair sums.
+@inline
+function store_sumx(i: i32, s8: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), s8);
+  else v128.store(SUMX + (<usize>i << 4), i32x4(-s8, 0, -s8, 0));
+}
+
+// SIMD form: the int8 micro-kernel, 8 weight bytes per 4-k step where it has 16. Sign-extended to int16 by one
+// widening load, byte j of the step is e = 16 * w[c+2][k+j] + (w[c][k+j] + 8) (c = 0, 1), and
+// h = shr_s(e, 4) = w[c+2][k+j] exactly (the low nibble is in [0, 15]). Two dot products per pixel as in the int8
+// kernel: E += dot(x, e) and H += dot(x, h), lane for lane the partial sums of channel c (in E, mixed with 16 times
+// channel c+2's) and of channel c+2 (in H). At the end E - 16 H is channel c's sum of x (w + 8); minus 8 sum x
+// (SUMX) it is sum x w. One shift and one load per 16 weights, where the int8 kernel has two loads.
+// |E| <= K * 255 * 143 / 2 < 2^31 for any K the validator accepts.
 function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
@@ -173,6 +215,7 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
+  fill_sumx(v, n);
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const bv = v128.load(bias + (<usize>cb << 2));
@@ -180,78 +223,59 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
     const nc = min(4, N - cb);
     for (let p = 0; p < n; p += 4) {
       const nr = min(4, n - p);
-      const rp = ROWS + (<usize>p << 2);
+      const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
       const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
       if (nr == 1) {
         // one pixel (a dense layer of one image, or the last of a run): its own loop
-        let cl = i32x4.splat(0), ch = i32x4.splat(0);
+        let ce = v128.load(sp), ch = i32x4.splat(0);
         let wp = wb;
         for (let s = 0; s < nseg; s++) {
           const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
-          for (let k: usize = 0; k < segBytes; k += 16) {
-            const e0 = v128.load8x8_s(wp), e1 = v128.load8x8_s(wp, 8);
-            wp += 16;
-            let x = v128.load64_splat(a0 + k);
-            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, i16x8.shr_s(i16x8.shl(e0, 12), 12)));
-            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(i16x8.shl(e1, 12), 12)));
-            x = v128.load64_splat(a0 + k + 8);
-            cl = i32x4.add(cl, i32x4.dot_i16x8_s(x, i16x8.shr_s(e0, 4)));
-            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e1, 4)));
+          for (let k: usize = 0; k < segBytes; k += 8) {
+            const e = v128.load8x8_s(wp);
+            wp += 8;
+            const x = v128.load64_splat(a0 + k);
+            ce = i32x4.add(ce, i32x4.dot_i16x8_s(x, e));
+            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
           }
         }
-        const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(cl, ch, 0, 2, 4, 6), v128.shuffle<i32>(cl, ch, 1, 3, 5, 7)), bv);
+        ce = i32x4.sub(ce, i32x4.shl(ch, 4));
+        let s0 = i32x4.add(v128.shuffle<i32>(ce, ch, 0, 2, 4, 6), v128.shuffle<i32>(ce, ch, 1, 3, 5, 7));
+        s0 = i32x4.add(s0, bv);
         store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(s0, s0, mv, mv, rnd, kq, zyv, lov, hiv), nc);
         continue;
       }
-      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
-      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
+      let c0e = v128.load(sp), c0h = i32x4.splat(0), c1e = v128.load(sp, 16), c1h = i32x4.splat(0);
+      let c2e = v128.load(sp, 32), c2h = i32x4.splat(0), c3e = v128.load(sp, 48), c3h = i32x4.splat(0);
       let wp = wb;
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += 16) {
-          const e0 = v128.load8x8_s(wp);     // ch0 j0..3, ch1 j0..3: 16 * w[k+4+j] + (w[k+j] & 15)
-          const e1 = v128.load8x8_s(wp, 8);  // ch2, ch3
-          wp += 16;
-          let wl = i16x8.shr_s(i16x8.shl(e0, 12), 12);
-          let wh = i16x8.shr_s(i16x8.shl(e1, 12), 12);
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);   // ch0 k0..3, ch1 k0..3: 16 * (ch2, ch3) + (ch0, ch1) + 8
+          const h = i16x8.shr_s(e, 4);    // ch2 k0..3, ch3 k0..3
+          wp += 8;
           let x = v128.load64_splat(a0 + k);
-          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+          c0e = i32x4.add(c0e, i32x4.dot_i16x8_s(x, e));
+          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a1 + k);
-          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+          c1e = i32x4.add(c1e, i32x4.dot_i16x8_s(x, e));
+          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a2 + k);
-          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+          c2e = i32x4.add(c2e, i32x4.dot_i16x8_s(x, e));
+          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a3 + k);
-          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-          // Always true (a segment is whole 8-k groups), but V8 cannot know it: the branch ends the basic block,
-          // so V8 does not schedule the second step's loads above the first step's arithmetic, which needs more
-          // than its 15 vector registers and spills accumulators (measured 0.7-0.78x of the int8 kernel so).
-          if (k + 8 < segBytes) {
-            wl = i16x8.shr_s(e0, 4);
-            wh = i16x8.shr_s(e1, 4);
-            x = v128.load64_splat(a0 + k + 8);
-            c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-            c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a1 + k + 8);
-            c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-            c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a2 + k + 8);
-            c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-            c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a3 + k + 8);
-            c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-            c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-          }
+          c3e = i32x4.add(c3e, i32x4.dot_i16x8_s(x, e));
+          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, h));
         }
       }
-      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
-      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
-      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
-      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
+      c0e = i32x4.sub(c0e, i32x4.shl(c0h, 4)); c1e = i32x4.sub(c1e, i32x4.shl(c1h, 4));
+      c2e = i32x4.sub(c2e, i32x4.shl(c2h, 4)); c3e = i32x4.sub(c3e, i32x4.shl(c3h, 4));
+      let s0 = i32x4.add(v128.shuffle<i32>(c0e, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0e, c0h, 1, 3, 5, 7));
+      let s1 = i32x4.add(v128.shuffle<i32>(c1e, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1e, c1h, 1, 3, 5, 7));
+      let s2 = i32x4.add(v128.shuffle<i32>(c2e, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2e, c2h, 1, 3, 5, 7));
+      let s3 = i32x4.add(v128.shuffle<i32>(c3e, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3e, c3h, 1, 3, 5, 7));
+      s0 = i32x4.add(s0, bv); s1 = i32x4.add(s1, bv); s2 = i32x4.add(s2, bv); s3 = i32x4.add(s3, bv);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
         requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
@@ -259,11 +283,11 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   }
 }
 
-// Relaxed build, int8 A (x as is): t = w ^ 0x88 makes every nibble w + 8, in [0, 15], a 7-bit operand (so the
-// relaxed dot is deterministic); the low nibbles are the 16 bytes of step k..k+3 in the int8 kernel's order, the
-// high nibbles those of k+4..k+7: an `and` gives step 0's operand, a shift and an `and` step 1's.
-// sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw, the last two terms folded into each accumulator's start
-// (SUMX per pixel, sumw per channel).
+// Relaxed build, int8 A (x as is): t = w ^ 0x80 makes both nibbles of every byte w + 8, in [0, 15], a 7-bit
+// operand (so the relaxed dot is deterministic). 16 weight bytes are two 4-k steps; `and 15` gives channels 0, 1
+// of both, a shift and an `and` channels 2, 3, and one i64x2 interleave each the int8 kernel's 16-byte operand of
+// one step. sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw, the last two terms folded into each accumulator's
+// start (SUMX per pixel, sumw per channel).
 function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
@@ -272,7 +296,7 @@ function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32
   const sumw = mult + <usize>(Np << 2);
   const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi), zxv = i32x4.splat(zx);
-  const flip = i8x16.splat(<i8>0x88), nib = i8x16.splat(15);
+  const flip = i8x16.splat(<i8>0x80), nib = i8x16.splat(15);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
   fill_sumx(v, n);
@@ -294,8 +318,9 @@ function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32
           for (let k: usize = 0; k < segBytes; k += 8) {
             const t = v128.xor(v128.load(wp), flip);
             wp += 16;
-            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), v128.and(t, nib), c);
-            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), v128.and(i16x8.shr_u(t, 4), nib), c);
+            const l = v128.and(t, nib), u = v128.and(i16x8.shr_u(t, 4), nib);
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), v128.shuffle<i64>(l, u, 0, 2), c);
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), v128.shuffle<i64>(l, u, 1, 3), c);
           }
         }
         store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(c, c, mv, mv, rnd, kq, zyv, lov, hiv), nc);
@@ -310,12 +335,13 @@ function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32
         for (let k: usize = 0; k < segBytes; k += 8) {
           const t = v128.xor(v128.load(wp), flip);
           wp += 16;
-          let wu = v128.and(t, nib);
+          const l = v128.and(t, nib), u = v128.and(i16x8.shr_u(t, 4), nib);
+          let wu = v128.shuffle<i64>(l, u, 0, 2);
           c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), wu, c0);
           c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k), wu, c1);
           c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k), wu, c2);
           c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a3 + k), wu, c3);
-          wu = v128.and(i16x8.shr_u(t, 4), nib);
+          wu = v128.shuffle<i64>(l, u, 1, 3);
           c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), wu, c0);
           c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k + 4), wu, c1);
           c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k + 4), wu, c2);
@@ -356,7 +382,7 @@ function sub_conv2d(
         put_zero(dst, Cp, zx, i8img);
       } else {
         put_run(dst, x + <usize>((iy * W + ix) * C), C, zx, i8img);
-        if (Cp > C) memory.fill(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
+        if (Cp > C) fill_bytes(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
       }
       dst += <usize>pixBytes;
     }
@@ -396,7 +422,7 @@ function sub_fully_connected(
   for (let r = 0; r < M; r++) {
     const dst = base + <usize>(r * Kp * eb);
     put_run(dst, x + <usize>(r * K), K, zx, i8img);
-    if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+    if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
   }
   const v = view;
   v.base = base;

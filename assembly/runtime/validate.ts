@@ -652,8 +652,8 @@ function subPackedBytes(kind: i32, N: i32, T: i32, C: i32): i32 {
 function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
   const c = n & 3;
   if (kind == 4) {
-    const b = rd_u8(base + (n >> 2) * (K << 1) + (k >> 3) * 16 + 4 * c + (k & 3));
-    return (<i32>(b >> (k & 4)) << 28) >> 28;
+    const b = <i32>rd_u8(base + (n >> 2) * (K << 1) + (k >> 2) * 8 + 4 * (c & 1) + (k & 3));
+    return c < 2 ? (b & 15) - 8 : (b << 24) >> 28;
   }
   if (kind == 2) {
     const lane = <i32>rd_u16(base + (n >> 2) * K + (k >> 4) * 16 + (((c & 1) * 4 + (k & 3)) << 1));

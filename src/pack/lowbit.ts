@@ -29,7 +29,7 @@ export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bi
   const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp;
   const wBytes = (Np * K) / 2;
   const buf = new ArrayBuffer(qs4PackedBytes(N, taps, C));
-  const wq = new Uint8Array(buf, 0, wBytes);
+  const wq = new Uint8Array(buf, 0, wBytes).fill(0x08); // weight 0 in both nibbles (all padding)
   const tail = new Int32Array(buf, wBytes, 4 * Np);
   for (let n = 0; n < N; n++) {
     let sum = 0, sumNeg = 0;
@@ -38,9 +38,9 @@ export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bi
       if (v < -8 || v > 7) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; int4 weights must be in [-8, 7]`);
       const k = t * Cp + c;
       const c4 = n & 3;
-      const byte = (n >> 2) * K * 2 + (k >> 3) * 16 + 4 * c4 + (k & 3);
-      const sh = (k & 4) ? 4 : 0;
-      wq[byte] |= (v & 15) << sh;
+      const byte = (n >> 2) * K * 2 + (k >> 2) * 8 + 4 * (c4 & 1) + (k & 3);
+      if (c4 < 2) wq[byte] = (wq[byte] & 0xf0) | (v + 8);
+      else wq[byte] = (wq[byte] & 0x0f) | ((v & 15) << 4);
       sum += v;
       if (v < 0) sumNeg -= v;
     }
