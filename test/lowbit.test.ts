@@ -18,6 +18,8 @@ import { readBuild } from "../src/wasm/module.ts";
 import { Op } from "../assembly/runtime/schema.ts";
 import { randomImages, tinyNet } from "./helpers/graphs.ts";
 import { findTool, testIf, ROOT } from "./helpers/tools.ts";
+import { packQs4Gemm } from "../src/pack/lowbit.ts";
+import { rng } from "./helpers/ref.ts";
 
 const g = tinyNet(7);
 const simd = readBuild("simd");
@@ -55,6 +57,33 @@ for (const [bits, format] of [[4, "uniform"], [2, "uniform"], [2, "ternary"], [1
     }
   });
 }
+
+test("int4 GEMM layout: every weight where docs/format.md puts it, weight 0 (byte 0x08) in all padding", () => {
+  const r = rng(11);
+  for (const [N, taps, C] of [[5, 9, 3], [8, 1, 16], [3, 4, 13], [1, 1, 1]]) {
+    const w = r.i8(N * taps * C, -8, 7);
+    const packed = packQs4Gemm(w, N, taps, C, new Int32Array(N), new Int32Array(N).fill(1 << 20));
+    const Np = (N + 3) & ~3, Cp = (C + 7) & ~7, K = taps * Cp;
+    assert.is(packed.length, (Np * K) / 2 + 16 * Np);
+    // decoder written from docs/format.md: per 4 k, 8 bytes; channel c, k at byte 4*(c&1) + (k&3); c < 2: low
+    // nibble w + 8, c >= 2: high nibble, two's complement
+    const at = (n: number, k: number) => {
+      const b = packed[(n >> 2) * K * 2 + (k >> 2) * 8 + 4 * (n & 1) + (k & 3)];
+      return (n & 3) < 2 ? (b & 15) - 8 : ((b << 24) >> 28);
+    };
+    for (let n = 0; n < Np; n++) for (let k = 0; k < K; k++) {
+      const t = Math.floor(k / Cp), c = k % Cp;
+      const want = n < N && c < C ? w[(n * taps + t) * C + c] : 0;
+      if (at(n, k) !== want) assert.unreachable(`N=${N} taps=${taps} C=${C}: weight (${n}, ${k}) decodes to ${at(n, k)}, want ${want}`);
+    }
+    const tail = new Int32Array(packed.buffer, (Np * K) / 2, 4 * Np);
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let i = 0; i < taps * C; i++) sum += w[n * taps * C + i];
+      assert.is(tail[2 * Np + n], sum, "sumw");
+    }
+  }
+});
 
 const deno = findTool("deno");
 testIf(!!deno, "4-bit and 2-bit programs on the relaxed build (Deno) equal Node's SIMD build", "npm package deno is not installed", async () => {

@@ -1,31 +1,33 @@
 // qs4 conv2d / dense: int4 weights (two per byte, kept packed in memory and unpacked in registers) x int8
-// activations -> int32 -> requantized int8. The implicit GEMM of qs8_gemm.ts / qs8_conv2d.ts with another
-// weight layout; the A operand is each build's A format of qs8_gemm.ts (int16 x - zx; relaxed: int8 x), with
-// the channels of every tap padded to Cp = ceil8(C) (so that every segment is a whole number of 8-k steps).
+// activations -> int32 -> requantized int8. The implicit GEMM of qs8_gemm.ts / qs8_conv2d.ts (its pixel-row
+// table, its 4 pixels x 4 channels micro-kernel and requantization) with another weight layout; the A operand
+// is each build's A format of qs8_gemm.ts (int16 x - zx; relaxed: int8 x), with the channels of every tap padded
+// to Cp = ceil8(C).
 //
 // Packed layer (packQs4Gemm in src/pack/lowbit.ts), N outputs, T taps of C channels, Cp = ceil8(C),
 // K = T*Cp, Np = ceil4(N):
-//   u8    w[Np/4][K/8][16]   16 bytes per 4 channels x 8 k (k0..k3 = step 0, k4..k7 = step 1), two's-complement
-//                            nibbles in [-8, 7], zero in all padding. Within the 16 bytes, channel c (0..3), k:
-//                              byte 2*j + q, j = (c & 1)*4 + (k & 3), q = k >> 2 (the step),
-//                              low nibble (element 0) when c < 2, high nibble (element 1) when c >= 2
-//                            so read as eight little-endian int16 lanes, nibble m of lane j is
-//                              m = 0: (c = j>>2,     step 0)   m = 1: (c = (j>>2) + 2, step 0)
-//                              m = 2: (c = j>>2,     step 1)   m = 3: (c = (j>>2) + 2, step 1)   k = j & 3
+//   u8    w[Np/4][K/4][8]    8 bytes per 4 channels x 4 k (one step of the int8 kernel, which has 16): channel
+//                            pair slot c (0, 1) and k (0..3) at byte 4*c + k; its low nibble is channel c's
+//                            weight + 8 (offset binary, [0, 15]), its high nibble channel c+2's weight (two's
+//                            complement, [-8, 7]). Weight 0 in all padding (bytes 0x08).
 //   int32 bias[Np], mult[Np], sumw[Np], sumwn[Np]   as in qs8_gemm.ts (the relaxed build uses sumw only)
 // Total Np*K/2 + 16*Np bytes.
 //
-// SIMD unpack, per 16 bytes (32 weights), native int16 shifts only: nibble m = i16x8.shr_s(i16x8.shl(w,
-// 12 - 4m), 12) is exactly the int16 vector the int8 kernel widens from its weights (m = 0: channels 0,1 of
-// step 0 = its `wl`, m = 1: channels 2,3 = its `wh`, m = 2, 3: the same for step 1); the rest of the
-// micro-kernel (4 pixels x 4 channels, i32x4.dot_i16x8_s) is the int8 one. 7 shifts replace the int8 path's
-// 4 widenings and one load per 32 weights.
-// Relaxed build: runs the SIMD path above on an int16 A image of its own (QS4_RELAXED_I8 = false), measured
-// 0.83-0.85x of the relaxed int8 kernel in Deno. The int8-A variant (igemm4_relaxed, kept for QS4_RELAXED_I8 =
-// true: t = w ^ 0x88 gives each nibble + 8 in [0, 15], a 7-bit operand; the nibbles are re-interleaved by one
-// two-source byte shuffle per step into the int8 kernel's byte order; sum x*w = relaxed_dot(x, w + 8) -
-// relaxed_dot(x, 8)) measured only ~0.5x of the relaxed int8 kernel.
-// |w| <= 8 so |acc| <= K * 255 * 8 (int32 for K < 1,000,000); relaxed: |x*15*4 per lane| fits as well.
+// SIMD form (igemm4_simd): one widening load per step, e = 16 * w[c+2] + (w[c] + 8) as int16, and
+// h = i16x8.shr_s(e, 4) = w[c+2] exactly; two dot products per pixel as in the int8 kernel (E += dot(x, e),
+// H += dot(x, h)), and at the end channel c = E - 16 H - 8 sum x, channel c+2 = H. One load and one shift per
+// 16 weights where the int8 kernel has two loads: 0.9-0.97x of its throughput (the rest: the per-pixel sum x
+// and 8 more operations per 4 x 4 block). What did not work (measured, Node 20 / V8 11): nibbles unpacked by
+// shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts compete with the dot products), and
+// V8 hoisting the loads of two unrolled steps above their arithmetic, which spills accumulators (0.7x; an
+// always-true branch between the steps stopped it).
+// Relaxed form (igemm4_relaxed): int8 A; t = w ^ 0x80 makes both nibbles w + 8, 7-bit operands (so the relaxed
+// dot is deterministic); `and 15`, a shift and `and 15`, and an i64x2 interleave give the int8 kernel's 16-byte
+// operands of two steps; one relaxed dot per pixel and step (the int8 kernel needs two for its sign split), and
+// sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw.
+// Width: E, H and the relaxed sums may pass 2^31 for large K, but wasm's i32 lanes add and subtract modulo 2^32
+// and the final sum (x - zx) w + bias is within int32 (the validator checks |bias| + 255 * sum |w|), so it comes
+// out exact; every partial product pair of a dot fits int32 (and the relaxed dot's int16 pairs: 2 * 128 * 15).
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
@@ -205,7 +207,6 @@ function store_sumx(i: i32, s8: i32): void {
 // kernel: E += dot(x, e) and H += dot(x, h), lane for lane the partial sums of channel c (in E, mixed with 16 times
 // channel c+2's) and of channel c+2 (in H). At the end E - 16 H is channel c's sum of x (w + 8); minus 8 sum x
 // (SUMX) it is sum x w. One shift and one load per 16 weights, where the int8 kernel has two loads.
-// |E| <= K * 255 * 143 / 2 < 2^31 for any K the validator accepts.
 function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);

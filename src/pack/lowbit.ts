@@ -18,10 +18,10 @@ function checkTail(N: number, bias: Int32Array, mult: Int32Array) {
 
 /**
  * Packs an int4 conv / dense layer for qs4_conv2d / qs4_fully_connected. `w` is [N][taps][C] with values in
- * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/8][16] (K = taps*ceil8(C)); within a 16-byte
- * group, channel c (0..3) and k (0..7) sit at byte 4*c + (k & 3), low nibble for k < 4, high nibble for k >= 4
- * (each nibble half is the int8 kernel's [4 ch][4 k] block of one 4-k step); then int32 bias[Np], mult[Np],
- * sumw[Np], sumwn[Np].
+ * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/4][8] (K = taps*ceil8(C)); within an 8-byte
+ * group (4 channels x 4 k), channel c (0..3) and k (0..3) sit at byte 4*(c & 1) + k: channels 0, 1 in the low
+ * nibble as w + 8 (offset binary), channels 2, 3 in the high nibble in two's complement, so weight 0 is the
+ * byte 0x08 (all padding); then int32 bias[Np], mult[Np], sumw[Np], sumwn[Np].
  */
 export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
