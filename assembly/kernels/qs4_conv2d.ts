@@ -439,8 +439,9 @@ function sub_fully_connected(
 @inline
 function igemm_kind(kind: i32, v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   if (kind == KIND_4) igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
-  else if (ASC_FEATURE_SIMD) igemm_b2_simd(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else igemm_b2_portable(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else if (kind == KIND_2) igemm2(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else if (ASC_FEATURE_SIMD) igemm_b2_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemm_b2_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
 }
 
 /** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
@@ -495,8 +496,7 @@ export function qbw_packed_bytes(N: i32, taps: i32, C: i32): i32 {
 }
 
 export function qs2_packed_bytes(N: i32, taps: i32, C: i32): i32 {
-  const Np = ceil4(N);
-  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+  return (ceil8(N) * taps * ceil16(C)) / 4 + 16 * ceil4(N);
 }
 
 export function qbw_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
@@ -510,19 +510,16 @@ export function qs2_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: 
 export function qbw_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil8(K) * 2 + 16; }
 export function qs2_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil16(K) * 2 + 16; }
 
-// ---------------------------------------------------------------- BWN and 2-bit: int16 A in every build
+// ---------------------------------------------------------------- BWN: int16 A in every build
 
-// Weight bytes per 4 channels per k.
-@inline function wbytes4(kind: i32, K: i32): i32 { return kind == KIND_B ? K >> 1 : K; }
-
-function igemm_b2_portable(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+function igemm_b2_portable( v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
-  const bias = pw + <usize>((Np >> 2) * wbytes4(kind, K));
+  const bias = pw + <usize>((Np >> 2) * (K >> 1));
   const mult = bias + <usize>(Np << 2);
   for (let c = 0; c < N; c++) {
     const cc = c & 3;
-    const wb = pw + <usize>((c >> 2) * wbytes4(kind, K));
+    const wb = pw + <usize>((c >> 2) * (K >> 1));
     const b = load<i32>(bias + (<usize>c << 2));
     const m = load<i32>(mult + (<usize>c << 2));
     for (let p = p0; p < p1; p++) {
@@ -533,18 +530,9 @@ function igemm_b2_portable(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: us
         const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
         for (let k = 0; k < v.segLen; k++, kk++) {
           const kj = kk & 3;
-          let w: i32;
-          if (kind == KIND_B) {
-            // group of 8 k: 4 bytes, u16 per channel pair, bit 8*step + (c&1)*4 + kj set = -1
-            const u = i32(load<u16>(wb + <usize>((kk >> 3) * 4 + ((cc >> 1) << 1))));
-            const bit = (u >> (((kk >> 2) & 1) * 8 + (cc & 1) * 4 + kj)) & 1;
-            w = 1 - 2 * bit;
-          } else {
-            // group of 16 k: 16 bytes = 8 int16 lanes, crumb m = 2*step + (c>>1) of lane j = (c&1)*4 + kj
-            const lane = i32(load<u16>(wb + <usize>((kk >> 4) * 16 + (((cc & 1) * 4 + kj) << 1))));
-            const mm = (((kk >> 2) & 3) << 1) + (cc >> 1);
-            w = (lane << (30 - 2 * mm)) >> 30;
-          }
+          // group of 8 k: 4 bytes, u16 per channel pair, bit 8*step + (c&1)*4 + kj set = -1
+          const u = i32(load<u16>(wb + <usize>((kk >> 3) * 4 + ((cc >> 1) << 1))));
+          const w = 1 - 2 * ((u >> (((kk >> 2) & 1) * 8 + (cc & 1) * 4 + kj)) & 1);
           acc += i32(load<i16>(as + <usize>(k << 1))) * w;
         }
       }
@@ -553,11 +541,11 @@ function igemm_b2_portable(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: us
   }
 }
 
-// BWN and 2-bit: the int8 micro-kernel, int16 A (x - zx) in every build, weights unpacked per 4-k step.
-function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// BWN: the int8 micro-kernel, int16 A (x - zx) in every build, weights unpacked per 4-k step.
+function igemm_b2_simd( v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
-  const wpc = wbytes4(kind, K);
+  const wpc = K >> 1;
   const bias = pw + <usize>((Np >> 2) * wpc);
   const mult = bias + <usize>(Np << 2);
   const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
@@ -567,8 +555,6 @@ function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize,
   const one = i16x8.splat(1);
   const M0 = i16x8(1, 2, 4, 8, 16, 32, 64, 128);
   const M1 = i16x8(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
-  const isB = kind == KIND_B;
-  const gstep: usize = isB ? 16 : 32; // A bytes per weight group (8 or 16 k)
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb >> 2) * wpc);
     const bv = v128.load(bias + (<usize>cb << 2));
@@ -586,41 +572,22 @@ function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize,
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += gstep) {
-          if (isB) {
-            const u01 = v128.load16_splat(wp), u23 = v128.load16_splat(wp, 2);
-            wp += 4;
-            for (let st = 0; st < 2; st++) {
-              const Mx = st == 0 ? M0 : M1;
-              const wl = v128.or(i16x8.eq(v128.and(u01, Mx), Mx), one);
-              const wh = v128.or(i16x8.eq(v128.and(u23, Mx), Mx), one);
-              const ko = k + (<usize>st << 3);
-              let x = v128.load64_splat(a0 + ko);
-              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a1 + ko);
-              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a2 + ko);
-              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a3 + ko);
-              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-            }
-          } else {
-            const w = v128.load(wp);
-            wp += 16;
-            for (let st = 0; st < 4; st++) {
-              // crumbs 2*st (channels 0, 1) and 2*st + 1 (channels 2, 3)
-              const wl = i16x8.shr_s(i16x8.shl(w, 14 - 4 * st), 14);
-              const wh = i16x8.shr_s(i16x8.shl(w, 12 - 4 * st), 14);
-              const ko = k + (<usize>st << 3);
-              let x = v128.load64_splat(a0 + ko);
-              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a1 + ko);
-              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a2 + ko);
-              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a3 + ko);
-              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-            }
+        for (let k: usize = 0; k < segBytes; k += 16) {
+          const u01 = v128.load16_splat(wp), u23 = v128.load16_splat(wp, 2);
+          wp += 4;
+          for (let st = 0; st < 2; st++) {
+            const Mx = st == 0 ? M0 : M1;
+            const wl = v128.or(i16x8.eq(v128.and(u01, Mx), Mx), one);
+            const wh = v128.or(i16x8.eq(v128.and(u23, Mx), Mx), one);
+            const ko = k + (<usize>st << 3);
+            let x = v128.load64_splat(a0 + ko);
+            c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a1 + ko);
+            c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a2 + ko);
+            c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+            x = v128.load64_splat(a3 + ko);
+            c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
           }
         }
       }
@@ -631,6 +598,155 @@ function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize,
       store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
         requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- 2-bit (uniform [-2, 1] or ternary): int16 A
+// Layout (packQs2Gemm), K = T*ceil16(C), N8 = ceil8(N): u8 w[N8/8][K/4][8], 8 bytes per 8 channels x 4 k: byte
+// 4*s + k (s = 0, 1) holds the weights of channels s, s+2, s+4, s+6 at k in its four crumbs (bits [2m, 2m+2),
+// m = 0..3, channel s + 2m); crumbs 0..2 as w + 2 (offset binary, [0, 3]), crumb 3 in two's complement; weight 0
+// is the byte 0x2a. Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
+// SIMD form, 2 pixels x 8 channels: one widening load per step gives e = c0 + 4 c1 + 16 c2 + 64 c3 as int16,
+// and h1 = shr_s(e, 2), h2 = shr_s(e, 4), h3 = shr_s(e, 6) drop the low crumbs exactly; four dot products per
+// pixel accumulate E, H1, H2, H3, and at the end channel pair m is Hm - 4 H(m+1) (E for m = 0, H3 alone for
+// m = 3), minus 2 sum x for m < 3: one load and three shifts per 32 weights, where the int8 kernel loads 64 bytes.
+
+// 2 * (the sum of the K A values) of each pixel of ROWS
+const SUM2: usize = memory.data((RUN + 4) << 2, 16);
+
+function fill_sum2(v: AView, n: i32): void {
+  const nseg = v.nseg, segBytes = <usize>(v.segLen << 1), segTab = v.segTab;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const ar = load<usize>(ROWS + (<usize>i << 2));
+    let acc = 0;
+    for (let s = 0; s < nseg; s++) {
+      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      if (ASC_FEATURE_SIMD) {
+        let k: usize = 0;
+        while (k < segBytes) {
+          const e = min(segBytes, k + 64 * 16);
+          let t = v128.load(a + k);
+          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
+          const u = i32x4.extadd_pairwise_i16x8_s(t);
+          acc += i32x4.extract_lane(u, 0) + i32x4.extract_lane(u, 1) + i32x4.extract_lane(u, 2) + i32x4.extract_lane(u, 3);
+        }
+      } else {
+        for (let k: usize = 0; k < segBytes; k += 2) acc += i32(load<i16>(a + k));
+      }
+    }
+    last = acc << 1;
+    store<i32>(SUM2 + (<usize>i << 2), last);
+  }
+  for (let i = n; i < ((n + 3) & ~3); i++) store<i32>(SUM2 + (<usize>i << 2), last);
+}
+
+function igemm2(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  fill_rows(v, p0, p1);
+  fill_sum2(v, p1 - p0);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_SIMD) igemm2_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemm2_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+}
+
+function igemm2_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const bias = pw + <usize>((ceil8(N) * K) >> 2);
+  const mult = bias + <usize>(ceil4(N) << 2);
+  for (let c = 0; c < N; c++) {
+    const wb = pw + <usize>((c >> 3) * (K << 1) + ((c & 1) << 2));
+    const m = (c >> 1) & 3;
+    const b = load<i32>(bias + (<usize>c << 2));
+    const mu = load<i32>(mult + (<usize>c << 2));
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
+      let acc: i32 = 0;
+      let wq = wb;
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k += 4) {
+          const aq = as + <usize>(k << 1);
+          for (let j = 0; j < 4; j++) {
+            const u = i32(load<u8>(wq + <usize>j));
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * (m < 3 ? ((u >> (m << 1)) & 3) - 2 : (u << 24) >> 30);
+          }
+          wq += 8;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, mu, shift, zy, lo, hi));
+    }
+  }
+}
+
+// Stores the first nc (1..8) int8 lanes of v.
+@inline
+function store_lanes8(p: usize, v: v128, nc: i32): void {
+  if (nc == 8) {
+    v128.store64_lane(p, v, 0);
+  } else {
+    if (nc >= 4) v128.store32_lane(p, v, 0);
+    for (let j = nc & 4; j < nc; j++) store<i8>(p + <usize>j, i8x16.extract_lane_s(i8x16.swizzle(v, i8x16.splat(<i8>j)), 0));
+  }
+}
+
+function igemm2_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const N8 = ceil8(N);
+  const bias = pw + <usize>((N8 * K) >> 2);
+  const mult = bias + <usize>(ceil4(N) << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  const lo2 = i32x4(-1, -1, 0, 0);
+  for (let cb = 0; cb < N8; cb += 8) {
+    const wb = pw + <usize>((cb * K) >> 2);
+    // channels past ceil4(N) read the next arrays' words: their outputs are never stored
+    const bl = v128.load(bias + (<usize>cb << 2)), bh = v128.load(bias + (<usize>cb << 2), 16);
+    const ml = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre), mh = i32x4.shl(v128.load(mult + (<usize>cb << 2), 16), pre);
+    const nc = min(8, N - cb);
+    for (let p = 0; p < n; p += 2) {
+      const rp = ROWS + (<usize>p << 2);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4);
+      let e0 = i32x4.splat(0), f0 = i32x4.splat(0), g0 = i32x4.splat(0), h0 = i32x4.splat(0);
+      let e1 = i32x4.splat(0), f1 = i32x4.splat(0), g1 = i32x4.splat(0), h1 = i32x4.splat(0);
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so;
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);
+          const w1 = i16x8.shr_s(e, 2), w2 = i16x8.shr_s(e, 4), w3 = i16x8.shr_s(e, 6);
+          wp += 8;
+          let x = v128.load64_splat(a0 + k);
+          e0 = i32x4.add(e0, i32x4.dot_i16x8_s(x, e));
+          f0 = i32x4.add(f0, i32x4.dot_i16x8_s(x, w1));
+          g0 = i32x4.add(g0, i32x4.dot_i16x8_s(x, w2));
+          h0 = i32x4.add(h0, i32x4.dot_i16x8_s(x, w3));
+          x = v128.load64_splat(a1 + k);
+          e1 = i32x4.add(e1, i32x4.dot_i16x8_s(x, e));
+          f1 = i32x4.add(f1, i32x4.dot_i16x8_s(x, w1));
+          g1 = i32x4.add(g1, i32x4.dot_i16x8_s(x, w2));
+          h1 = i32x4.add(h1, i32x4.dot_i16x8_s(x, w3));
+        }
+      }
+      // pair sums: lanes (slot 0 k01, slot 0 k23, slot 1 k01, slot 1 k23) -> channels (2m, 2m + 1)
+      const s2 = v128.load32_splat(SUM2 + (<usize>p << 2)), t2 = v128.load32_splat(SUM2 + (<usize>p << 2), 4);
+      let q0 = i32x4.sub(e0, i32x4.shl(f0, 2)), q1 = i32x4.sub(f0, i32x4.shl(g0, 2)), q2 = i32x4.sub(g0, i32x4.shl(h0, 2));
+      let sl = i32x4.add(v128.shuffle<i32>(q0, q1, 0, 2, 4, 6), v128.shuffle<i32>(q0, q1, 1, 3, 5, 7));
+      let sh = i32x4.add(v128.shuffle<i32>(q2, h0, 0, 2, 4, 6), v128.shuffle<i32>(q2, h0, 1, 3, 5, 7));
+      sl = i32x4.add(i32x4.sub(sl, s2), bl);
+      sh = i32x4.add(i32x4.sub(sh, v128.and(s2, lo2)), bh);
+      store_lanes8(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(sl, sh, ml, mh, rnd, kq, zyv, lov, hiv), nc);
+      if (p + 1 < n) {
+        q0 = i32x4.sub(e1, i32x4.shl(f1, 2)); q1 = i32x4.sub(f1, i32x4.shl(g1, 2)); q2 = i32x4.sub(g1, i32x4.shl(h1, 2));
+        sl = i32x4.add(v128.shuffle<i32>(q0, q1, 0, 2, 4, 6), v128.shuffle<i32>(q0, q1, 1, 3, 5, 7));
+        sh = i32x4.add(v128.shuffle<i32>(q2, h1, 0, 2, 4, 6), v128.shuffle<i32>(q2, h1, 1, 3, 5, 7));
+        sl = i32x4.add(i32x4.sub(sl, t2), bl);
+        sh = i32x4.add(i32x4.sub(sh, v128.and(t2, lo2)), bh);
+        store_lanes8(out + <usize>((p + 1) * N + cb), requant_sm_i32x4x2_i8(sl, sh, ml, mh, rnd, kq, zyv, lov, hiv), nc);
+      }
     }
   }
 }

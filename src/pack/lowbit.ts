@@ -128,10 +128,9 @@ export function qbwPackedBytes(N: number, taps: number, C: number): number {
   return (Np * taps * ceil8(C)) / 8 + 16 * Np;
 }
 
-/** Bytes of a packed 2-bit layer (qs2_conv2d): Np*K/4 + 16*Np with K = taps*ceil16(C). */
+/** Bytes of a packed 2-bit layer (qs2_conv2d): ceil8(N)*K/4 + 16*ceil4(N) with K = taps*ceil16(C). */
 export function qs2PackedBytes(N: number, taps: number, C: number): number {
-  const Np = ceil4(N);
-  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+  return (ceil8(N) * taps * ceil16(C)) / 4 + 16 * ceil4(N);
 }
 
 function packTail(buf: ArrayBuffer, off: number, N: number, bias: Int32Array, mult: Int32Array, sumw: number[]) {
@@ -172,17 +171,17 @@ export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bi
 
 /**
  * Packs a 2-bit layer for qs2_conv2d / qs2_fully_connected: values in [-2, 1] (the uniform 4-level grid), or
- * {-1, 0, 1} for ternary (TWN) weights: the two bit-planes (nonzero, sign) interleaved bit by bit, which is the
- * same 2-bit two's complement code. Per 4 channels and 16 k (K = taps*ceil16(C)): 16 bytes = eight LE int16
- * lanes; channel c, k at lane j = (c & 1)*4 + (k & 3), crumb m = 2*(k >> 2) + (c >> 1), bits [2m, 2m+2) of the
- * lane. Then int32 bias, mult, sumw, 0.
+ * {-1, 0, 1} for ternary (TWN) weights. Per 8 channels and 4 k (K = taps*ceil16(C), rows padded to ceil8(N)):
+ * 8 bytes; channel c (0..7), k (0..3) at byte 4*(c & 1) + k, crumb m = c >> 1 (bits [2m, 2m+2)); crumbs 0..2
+ * hold w + 2 (offset binary), crumb 3 w in two's complement, so weight 0 is the byte 0x2a (all padding).
+ * Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
  */
 export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
-  const Np = ceil4(N), Cp = ceil16(C), K = taps * Cp, wBytes = (Np * K) / 4;
+  const Cp = ceil16(C), K = taps * Cp, wBytes = (ceil8(N) * K) / 4;
   const buf = new ArrayBuffer(qs2PackedBytes(N, taps, C));
-  const wq = new Uint8Array(buf, 0, wBytes);
+  const wq = new Uint8Array(buf, 0, wBytes).fill(0x2a);
   const sumw: number[] = [];
   for (let n = 0; n < N; n++) {
     let sum = 0;
@@ -190,10 +189,9 @@ export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bi
       const v = w[(n * taps + t) * C + c];
       if (v < -2 || v > 1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; 2-bit weights must be in [-2, 1]`);
       sum += v;
-      const k = t * Cp + c, c4 = n & 3;
-      const j = (c4 & 1) * 4 + (k & 3), m = 2 * ((k >> 2) & 3) + (c4 >> 1);
-      const bitpos = 2 * m;
-      wq[(n >> 2) * K + (k >> 4) * 16 + 2 * j + (bitpos >> 3)] |= (v & 3) << (bitpos & 7);
+      const k = t * Cp + c, c8 = n & 7, m = c8 >> 1;
+      const at = (n >> 3) * K * 2 + (k >> 2) * 8 + 4 * (c8 & 1) + (k & 3);
+      wq[at] = (wq[at] & ~(3 << (2 * m))) | (((m < 3 ? v + 2 : v) & 3) << (2 * m));
     }
     sumw.push(sum);
   }

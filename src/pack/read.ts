@@ -109,9 +109,10 @@ function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
   const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
   const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
   const wBytes = op.weights.bytes - 16 * Np;
+  // crumbs 0..2 of a byte hold w + 2, crumb 3 w in two's complement (docs/format.md): -2 is 0 or 2 there
   for (let i = 0; i < wBytes; i++) {
     const b = q.raw[base + i];
-    for (let j = 0; j < 8; j += 2) if (((b >> j) & 3) === 2) return "2-bit uniform [-2, 1] per-channel";
+    if ((b & 3) === 0 || ((b >> 2) & 3) === 0 || ((b >> 4) & 3) === 0 || (b >> 6) === 2) return "2-bit uniform [-2, 1] per-channel";
   }
   return "ternary {-1, 0, 1} per-channel";
 }
