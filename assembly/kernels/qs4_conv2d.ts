@@ -59,12 +59,6 @@ export function qs4_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
 }
 
 @inline
-function rowPtr(v: AView, p: i32): usize {
-  const line = p / v.perLine;
-  return v.base + <usize>(line * v.lineStride + (p - line * v.perLine) * v.pixStride);
-}
-
-@inline
 function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
   if (i8img) {
     memory.copy(dst, src, <usize>n);
@@ -440,8 +434,7 @@ function sub_fully_connected(
 function igemm_kind(kind: i32, v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   if (kind == KIND_4) igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
   else if (kind == KIND_2) igemm2(v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else if (ASC_FEATURE_SIMD) igemm_b2_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else igemm_b2_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemmb(v, p0, p1, N, pw, shift, zy, lo, hi, out);
 }
 
 /** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
@@ -491,8 +484,7 @@ export function qs2_fully_connected(
 }
 
 export function qbw_packed_bytes(N: i32, taps: i32, C: i32): i32 {
-  const Np = ceil4(N);
-  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+  return (ceil16(N) * taps * ceil8(C)) / 8 + 16 * ceil4(N);
 }
 
 export function qs2_packed_bytes(N: i32, taps: i32, C: i32): i32 {
@@ -510,98 +502,6 @@ export function qs2_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: 
 export function qbw_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil8(K) * 2 + 16; }
 export function qs2_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil16(K) * 2 + 16; }
 
-// ---------------------------------------------------------------- BWN: int16 A in every build
-
-function igemm_b2_portable( v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
-  const K = v.nseg * v.segLen;
-  const Np = ceil4(N);
-  const bias = pw + <usize>((Np >> 2) * (K >> 1));
-  const mult = bias + <usize>(Np << 2);
-  for (let c = 0; c < N; c++) {
-    const cc = c & 3;
-    const wb = pw + <usize>((c >> 2) * (K >> 1));
-    const b = load<i32>(bias + (<usize>c << 2));
-    const m = load<i32>(mult + (<usize>c << 2));
-    for (let p = p0; p < p1; p++) {
-      const ar = rowPtr(v, p);
-      let acc: i32 = 0;
-      let kk = 0; // k within the layer
-      for (let s = 0; s < v.nseg; s++) {
-        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k++, kk++) {
-          const kj = kk & 3;
-          // group of 8 k: 4 bytes, u16 per channel pair, bit 8*step + (c&1)*4 + kj set = -1
-          const u = i32(load<u16>(wb + <usize>((kk >> 3) * 4 + ((cc >> 1) << 1))));
-          const w = 1 - 2 * ((u >> (((kk >> 2) & 1) * 8 + (cc & 1) * 4 + kj)) & 1);
-          acc += i32(load<i16>(as + <usize>(k << 1))) * w;
-        }
-      }
-      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
-    }
-  }
-}
-
-// BWN: the int8 micro-kernel, int16 A (x - zx) in every build, weights unpacked per 4-k step.
-function igemm_b2_simd( v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
-  const K = v.nseg * v.segLen;
-  const Np = ceil4(N);
-  const wpc = K >> 1;
-  const bias = pw + <usize>((Np >> 2) * wpc);
-  const mult = bias + <usize>(Np << 2);
-  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
-  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
-  const segBytes = <usize>(v.segLen << 1);
-  const nseg = v.nseg, segTab = v.segTab;
-  const one = i16x8.splat(1);
-  const M0 = i16x8(1, 2, 4, 8, 16, 32, 64, 128);
-  const M1 = i16x8(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
-  for (let cb = 0; cb < Np; cb += 4) {
-    const wb = pw + <usize>((cb >> 2) * wpc);
-    const bv = v128.load(bias + (<usize>cb << 2));
-    const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
-    const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
-      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
-      let wp = wb;
-      for (let s = 0; s < nseg; s++) {
-        const so = <usize>load<i32>(segTab + (<usize>s << 2));
-        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += 16) {
-          const u01 = v128.load16_splat(wp), u23 = v128.load16_splat(wp, 2);
-          wp += 4;
-          for (let st = 0; st < 2; st++) {
-            const Mx = st == 0 ? M0 : M1;
-            const wl = v128.or(i16x8.eq(v128.and(u01, Mx), Mx), one);
-            const wh = v128.or(i16x8.eq(v128.and(u23, Mx), Mx), one);
-            const ko = k + (<usize>st << 3);
-            let x = v128.load64_splat(a0 + ko);
-            c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a1 + ko);
-            c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a2 + ko);
-            c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-            x = v128.load64_splat(a3 + ko);
-            c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-          }
-        }
-      }
-      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
-      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
-      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
-      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
-      store_block(out + <usize>(p * N + cb), N, nr, nc,
-        requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
-        requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
-    }
-  }
-}
-
 // ---------------------------------------------------------------- 2-bit (uniform [-2, 1] or ternary): int16 A
 // Layout (packQs2Gemm), K = T*ceil16(C), N8 = ceil8(N): u8 w[N8/8][K/4][8], 8 bytes per 8 channels x 4 k: byte
 // 4*s + k (s = 0, 1) holds the weights of channels s, s+2, s+4, s+6 at k in its four crumbs (bits [2m, 2m+2),
@@ -612,10 +512,10 @@ function igemm_b2_simd( v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i3
 // pixel accumulate E, H1, H2, H3, and at the end channel pair m is Hm - 4 H(m+1) (E for m = 0, H3 alone for
 // m = 3), minus 2 sum x for m < 3: one load and three shifts per 32 weights, where the int8 kernel loads 64 bytes.
 
-// 2 * (the sum of the K A values) of each pixel of ROWS
+// (the sum of the K A values) << sh of each pixel of ROWS (sh = 1: 2-bit, 0: BWN)
 const SUM2: usize = memory.data((RUN + 4) << 2, 16);
 
-function fill_sum2(v: AView, n: i32): void {
+function fill_sum2(v: AView, n: i32, sh: i32): void {
   const nseg = v.nseg, segBytes = <usize>(v.segLen << 1), segTab = v.segTab;
   let last = 0;
   for (let i = 0; i < n; i++) {
@@ -636,7 +536,7 @@ function fill_sum2(v: AView, n: i32): void {
         for (let k: usize = 0; k < segBytes; k += 2) acc += i32(load<i16>(a + k));
       }
     }
-    last = acc << 1;
+    last = acc << sh;
     store<i32>(SUM2 + (<usize>i << 2), last);
   }
   for (let i = n; i < ((n + 3) & ~3); i++) store<i32>(SUM2 + (<usize>i << 2), last);
@@ -644,7 +544,7 @@ function fill_sum2(v: AView, n: i32): void {
 
 function igemm2(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   fill_rows(v, p0, p1);
-  fill_sum2(v, p1 - p0);
+  fill_sum2(v, p1 - p0, 1);
   const o = out + <usize>(p0 * N);
   if (ASC_FEATURE_SIMD) igemm2_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
   else igemm2_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
@@ -746,6 +646,113 @@ function igemm2_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
         sl = i32x4.add(i32x4.sub(sl, t2), bl);
         sh = i32x4.add(i32x4.sub(sh, v128.and(t2, lo2)), bh);
         store_lanes8(out + <usize>((p + 1) * N + cb), requant_sm_i32x4x2_i8(sl, sh, ml, mh, rnd, kq, zyv, lov, hiv), nc);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- BWN (+-1 weights x int8): int16 A
+// Layout (packQbwGemm), K = T*ceil8(C), N16 = ceil16(N): u8 w[N16/16][K/4][8], 8 bytes per 16 channels x 4 k:
+// byte 4*s + k (s = 0, 1) holds channels s + 2m (m = 0..7) in bit m; a set bit is -1, a clear bit +1 (padding too:
+// it multiplies a zero activation). Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
+// SIMD form, 1 pixel x 16 channels: one widening load per step gives e = sum_{m<7} b_m 2^m - 128 b_7 as int16,
+// h_j = shr_s(e, j) (j = 1..7) drop the low bits exactly; eight dot products D0 (with e), D1..D7 (with h_j),
+// and at the end sum x b_m = D_m - 2 D_(m+1) (m < 7), sum x b_7 = -D_7, and sum x w = sum x - 2 sum x b.
+// One load and seven shifts per 64 weights, where the int8 kernel loads 64 bytes.
+
+function igemmb(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  fill_rows(v, p0, p1);
+  fill_sum2(v, p1 - p0, 0);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_SIMD) igemmb_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemmb_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+}
+
+function igemmb_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const bias = pw + <usize>((ceil16(N) * K) >> 3);
+  const mult = bias + <usize>(ceil4(N) << 2);
+  for (let c = 0; c < N; c++) {
+    const wb = pw + <usize>((c >> 4) * (K << 1) + ((c & 1) << 2));
+    const m = (c >> 1) & 7;
+    const b = load<i32>(bias + (<usize>c << 2));
+    const mu = load<i32>(mult + (<usize>c << 2));
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
+      let acc: i32 = 0;
+      let wq = wb;
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k += 4) {
+          const aq = as + <usize>(k << 1);
+          for (let j = 0; j < 4; j++) {
+            const a = i32(load<i16>(aq + <usize>(j << 1)));
+            acc += (i32(load<u8>(wq + <usize>j)) >> m) & 1 ? -a : a;
+          }
+          wq += 8;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, mu, shift, zy, lo, hi));
+    }
+  }
+}
+
+// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
+@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
+
+function igemmb_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const N16 = ceil16(N), Np = ceil4(N);
+  const bias = pw + <usize>((N16 * K) >> 3);
+  const mult = bias + <usize>(Np << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  for (let cb = 0; cb < N16; cb += 16) {
+    const wb = pw + <usize>((cb * K) >> 3);
+    // channels past ceil4(N) read the next arrays' words: their outputs are never stored
+    const bo = bias + (<usize>cb << 2), mo = mult + (<usize>cb << 2);
+    const nc = min(16, N - cb);
+    for (let p = 0; p < n; p++) {
+      const a0 = load<usize>(ROWS + (<usize>p << 2));
+      let d0 = i32x4.splat(0), d1 = i32x4.splat(0), d2 = i32x4.splat(0), d3 = i32x4.splat(0);
+      let d4 = i32x4.splat(0), d5 = i32x4.splat(0), d6 = i32x4.splat(0), d7 = i32x4.splat(0);
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const a = a0 + <usize>load<i32>(segTab + (<usize>s << 2));
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);
+          wp += 8;
+          const x = v128.load64_splat(a + k);
+          d0 = i32x4.add(d0, i32x4.dot_i16x8_s(x, e));
+          d1 = i32x4.add(d1, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 1)));
+          d2 = i32x4.add(d2, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 2)));
+          d3 = i32x4.add(d3, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 3)));
+          d4 = i32x4.add(d4, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
+          d5 = i32x4.add(d5, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 5)));
+          d6 = i32x4.add(d6, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 6)));
+          d7 = i32x4.add(d7, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 7)));
+        }
+      }
+      // sum x w = sum x - 2 sum x b, per channel pair m: sum x b_m = D_m - 2 D_(m+1), sum x b_7 = -D_7
+      const sx = v128.load32_splat(SUM2 + (<usize>p << 2));
+      const b0 = i32x4.sub(d0, i32x4.shl(d1, 1)), b1 = i32x4.sub(d1, i32x4.shl(d2, 1));
+      const b2 = i32x4.sub(d2, i32x4.shl(d3, 1)), b3 = i32x4.sub(d3, i32x4.shl(d4, 1));
+      const b4 = i32x4.sub(d4, i32x4.shl(d5, 1)), b5 = i32x4.sub(d5, i32x4.shl(d6, 1));
+      const b6 = i32x4.sub(d6, i32x4.shl(d7, 1)), b7 = i32x4.neg(d7);
+      const s0 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b0, b1), 1)), v128.load(bo));
+      const s1 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b2, b3), 1)), v128.load(bo, 16));
+      const s2 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b4, b5), 1)), v128.load(bo, 32));
+      const s3 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b6, b7), 1)), v128.load(bo, 48));
+      const q01 = requant_sm_i32x4x2_i8(s0, s1, i32x4.shl(v128.load(mo), pre), i32x4.shl(v128.load(mo, 16), pre), rnd, kq, zyv, lov, hiv);
+      const o = out + <usize>(p * N + cb);
+      if (nc >= 8) {
+        v128.store64_lane(o, q01, 0);
+        const q23 = requant_sm_i32x4x2_i8(s2, s3, i32x4.shl(v128.load(mo, 32), pre), i32x4.shl(v128.load(mo, 48), pre), rnd, kq, zyv, lov, hiv);
+        store_lanes8(o + 8, q23, nc - 8);
+      } else {
+        store_lanes8(o, q01, nc);
       }
     }
   }

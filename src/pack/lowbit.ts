@@ -122,10 +122,9 @@ export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias:
 
 const ceil16 = (n: number) => (n + 15) & ~15;
 
-/** Bytes of a packed BWN layer (qbw_conv2d): Np*K/8 + 16*Np with K = taps*ceil8(C). */
+/** Bytes of a packed BWN layer (qbw_conv2d): ceil16(N)*K/8 + 16*ceil4(N) with K = taps*ceil8(C). */
 export function qbwPackedBytes(N: number, taps: number, C: number): number {
-  const Np = ceil4(N);
-  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+  return (ceil16(N) * taps * ceil8(C)) / 8 + 16 * ceil4(N);
 }
 
 /** Bytes of a packed 2-bit layer (qs2_conv2d): ceil8(N)*K/4 + 16*ceil4(N) with K = taps*ceil16(C). */
@@ -141,14 +140,14 @@ function packTail(buf: ArrayBuffer, off: number, N: number, bias: Int32Array, mu
 
 /**
  * Packs a BWN layer (binary +-1 weights x int8 activations) for qbw_conv2d / qbw_fully_connected. `w` is
- * [N][taps][C] of +1 / -1. Per 4 channels and 8 k (K = taps*ceil8(C)): 4 bytes, a little-endian u16 for
- * channels (0, 1) then one for (2, 3); channel c, k at bit 8*(k >> 2) + (c & 1)*4 + (k & 3); a set bit is -1
- * (the sign bit), a clear bit +1 (padding too: it multiplies a zero activation). Then int32 bias, mult, sumw, 0.
+ * [N][taps][C] of +1 / -1. Per 16 channels and 4 k (K = taps*ceil8(C), rows padded to ceil16(N)): 8 bytes;
+ * channel c (0..15), k (0..3) at byte 4*(c & 1) + k, bit c >> 1; a set bit is -1, a clear bit +1 (padding too:
+ * it multiplies a zero activation). Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
  */
 export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
-  const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp, wBytes = (Np * K) / 8;
+  const Cp = ceil8(C), K = taps * Cp, wBytes = (ceil16(N) * K) / 8;
   const buf = new ArrayBuffer(qbwPackedBytes(N, taps, C));
   const wq = new Uint8Array(buf, 0, wBytes);
   const sumw: number[] = [];
@@ -159,9 +158,8 @@ export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bi
       if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
       sum += v;
       if (v === 1) continue;
-      const k = t * Cp + c, c4 = n & 3;
-      const bit = 8 * ((k >> 2) & 1) + (c4 & 1) * 4 + (k & 3);
-      wq[(n >> 2) * (K >> 1) + (k >> 3) * 4 + (c4 >> 1) * 2 + (bit >> 3)] |= 1 << (bit & 7);
+      const k = t * Cp + c, c16 = n & 15;
+      wq[(n >> 4) * K * 2 + (k >> 2) * 8 + 4 * (c16 & 1) + (k & 3)] |= 1 << (c16 >> 1);
     }
     sumw.push(sum);
   }
