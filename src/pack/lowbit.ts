@@ -76,26 +76,27 @@ export function packQs4Depthwise(w: Int8Array, C: number, KH: number, KW: number
   return out;
 }
 
-const ceil128 = (n: number) => Math.ceil(n / 128) * 128;
+const ceil64 = (n: number) => Math.ceil(n / 64) * 64;
 
-/** Bytes of a packed binary (XNOR) conv layer (assembly/kernels/qb1_conv2d.ts). */
+/** Bytes of a packed binary (XNOR) conv layer (assembly/kernels/qb1_conv2d.ts): 8*Np*Kw + 8*Np + 2*T*Np. */
 export function qb1PackedBytes(N: number, T: number, C: number): number {
   const Np = ceil4(N);
-  return Np * (ceil128(T * C) / 8) + 8 * Np + 2 * T * Np;
+  return Np * (ceil64(T * C) / 8) + 8 * Np + 2 * T * Np;
 }
 
 /**
  * Packs a binary conv layer for qb1_conv2d. `w` is [N][T][C] with values +1 or -1 (T = KH*KW taps ordered ky, kx);
  * `bias` int32 [N] in accumulator units (of the +-1 dot product), `mult` int32 [N] (the per-channel scale alpha
- * folded into the requantization multiplier). Checks the kernel's intermediate widths: T <= 64 taps (padding
- * masks); popcounts add up in u8 lanes over at most 31 chunks of 128 bits (<= 248) before each reduction to
- * int32, so any K below 2^31 bits is exact.
+ * folded into the requantization multiplier). Layout: u64 words w[Np/4][Kw][4] (Kw = ceil(K/64)), word i of
+ * channel n at index ((n >> 2)*Kw + i)*4 + (n & 3), bit k of the channel in word k >> 6, bit k & 63 (set = +1);
+ * then int32 bias[Np], mult[Np], u16 popw[T][Np]. Checks the kernel's widths: T <= 64 taps (padding masks),
+ * K below 2^31 bits (int32 accumulators).
  */
 export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * T * C) throw new QwmPackError(`weights: expected ${N * T * C} values (N=${N}, taps=${T}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
   if (T > 64) throw new QwmPackError(`binary conv: ${T} taps; at most 64 (padding masks are 64-bit)`);
-  const Kp = ceil128(T * C), Kb = Kp / 8, Np = ceil4(N);
+  const Kp = ceil64(T * C), Kb = Kp / 8, Kw = Kp / 64, Np = ceil4(N);
   if (Kp >= 2 ** 31) throw new QwmPackError(`binary conv: K = ${T * C} bits; below 2^31 (int32 accumulators)`);
   const out = new Uint8Array(qb1PackedBytes(N, T, C));
   const view = new DataView(out.buffer);
@@ -108,7 +109,8 @@ export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias:
         if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
         if (v === 1) {
           const k = t * C + c;
-          out[n * Kb + (k >> 3)] |= 1 << (k & 7);
+          const word = ((n >> 2) * Kw + (k >> 6)) * 4 + (n & 3);
+          out[word * 8 + ((k & 63) >> 3)] |= 1 << (k & 7);
           pop++;
         }
       }
