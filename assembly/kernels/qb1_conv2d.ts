@@ -77,12 +77,27 @@ function gather(
   x: usize, H: i32, W: i32, C: i32, Cb: i32, oy: i32, ox: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, row: usize, Kb: i32,
 ): u64 {
-  for (let b = 0; b < Kb; b += 8) store<u64>(row + <usize>b, 0);
   let pad: u64 = 0;
   const y0 = oy * SH - PT, x0 = ox * SW - PL;
   const byteAligned = (C & 7) == 0;
+  // every bit is written when all taps are inside and whole bytes are copied: then only the bits past K need
+  // zeros (in the last word); otherwise the row starts as zeros
+  if (byteAligned && x0 >= 0 && x0 + (KW - 1) * DW < W && y0 >= 0 && y0 + (KH - 1) * DH < H) store<u64>(row + <usize>(Kb - 8), 0);
+  else for (let b = 0; b < Kb; b += 8) store<u64>(row + <usize>b, 0);
+  // a kernel row whose taps are all inside the image and adjacent (DW = 1, whole bytes per pixel) is one
+  // contiguous run of KW*Cb bytes in the input and in the row
+  const runs = byteAligned && DW == 1 && x0 >= 0 && x0 + KW <= W;
   for (let ky = 0; ky < KH; ky++) {
     const iy = y0 + ky * DH;
+    if (runs && <u32>iy < <u32>H) {
+      const src = x + <usize>((iy * W + x0) * Cb), dst = row + <usize>((ky * KW * C) >> 3);
+      const n = KW * Cb;
+      let j = 0;
+      for (; j + 8 <= n; j += 8) store<u64>(dst + <usize>j, load<u64>(src + <usize>j));
+      if (j + 4 <= n) { store<u32>(dst + <usize>j, load<u32>(src + <usize>j)); j += 4; }
+      for (; j < n; j++) store<u8>(dst + <usize>j, load<u8>(src + <usize>j));
+      continue;
+    }
     for (let kx = 0; kx < KW; kx++) {
       const t = ky * KW + kx;
       const ix = x0 + kx * DW;
@@ -161,7 +176,7 @@ function block4(r: usize, wb: usize, kb: usize, pad: u64, full: i32, T: i32, C: 
     s3 += popcnt(load<u64>(wq, 24) ^ x);
     wq += 32;
   }
-  if (pad == 0) return i32x4(full - 2 * <i32>s0, full - 2 * <i32>s1, full - 2 * <i32>s2, full - 2 * <i32>s3);
+  if (pad == 0) return i32x4.sub(i32x4.splat(full), i32x4.shl(i32x4(<i32>s0, <i32>s1, <i32>s2, <i32>s3), 1));
   return i32x4(finish(<i32>s0, pad, T, C, popw, Np, n), finish(<i32>s1, pad, T, C, popw, Np, n + 1),
     finish(<i32>s2, pad, T, C, popw, Np, n + 2), finish(<i32>s3, pad, T, C, popw, Np, n + 3));
 }
