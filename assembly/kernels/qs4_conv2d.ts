@@ -159,11 +159,20 @@ function fill_sumx(v: AView, n: i32): void {
   // int16 A: pairs of vectors added as int16 (|a| <= 255), then one dot by ones per pair
   v128.store(ONES, i16x8.splat(1));
   const ones = v128.load(ONES);
-  let last = 0;
+  let last = 0, lastv = i32x4.splat(0);
+  // int16 A with K <= 512: every value of the pixel added up in int16 lanes (<= 64 per lane), one dot at the end
+  const short = !ASC_FEATURE_RELAXED_SIMD && <usize>nseg * segBytes <= 64 * 16;
   for (let i = 0; i < n; i++) {
     const ar = load<usize>(ROWS + (<usize>i << 2));
     let acc = i32x4.splat(0);
-    for (let s = 0; s < nseg; s++) {
+    if (short) {
+      let t = i32x4.splat(0);
+      for (let s = 0; s < nseg; s++) {
+        const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+        for (let k: usize = 0; k < segBytes; k += 16) t = i16x8.add(t, v128.load(a + k));
+      }
+      acc = i32x4.dot_i16x8_s(t, ones);
+    } else for (let s = 0; s < nseg; s++) {
       const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
       let k: usize = 0;
       if (ASC_FEATURE_RELAXED_SIMD) {
@@ -179,20 +188,23 @@ function fill_sumx(v: AView, n: i32): void {
         }
       }
     }
-    const t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
-    last = (i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)) << 3;
-    store_sumx(i, last);
+    // the sum in every lane, without leaving the vector registers
+    let t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
+    t = i32x4.add(t, v128.shuffle<i32>(t, t, 1, 0, 3, 2));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      last = i32x4.extract_lane(t, 0) << 3;
+      store<i32>(SUMX + (<usize>i << 2), last);
+    } else {
+      // the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0 and 1
+      lastv = v128.and(i32x4.mul(t, i32x4.splat(-8)), i32x4(-1, 0, -1, 0));
+      v128.store(SUMX + (<usize>i << 4), lastv);
+    }
   }
   // the padding rows of ROWS repeat the last pixel
-  for (let i = n; i < ((n + 3) & ~3); i++) store_sumx(i, last);
-}
-
-// Relaxed: 8 sum x as i32; SIMD: the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0), which puts the
-// correction into channels 0 and 1 of the final pair sums.
-@inline
-function store_sumx(i: i32, s8: i32): void {
-  if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), s8);
-  else v128.store(SUMX + (<usize>i << 4), i32x4(-s8, 0, -s8, 0));
+  for (let i = n; i < ((n + 3) & ~3); i++) {
+    if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), last);
+    else v128.store(SUMX + (<usize>i << 4), lastv);
+  }
 }
 
 // SIMD form: the int8 micro-kernel, 8 weight bytes per 4-k step where it has 16. Sign-extended to int16 by one
