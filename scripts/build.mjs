@@ -19,8 +19,8 @@ const BUILDS = {
 };
 // Exports whose reachable code must use a given instruction in a given build: the hot kernels.
 export const HOT = {
-  simd: { qs8_conv2d: "i32x4.dot_i16x8_s", qs8_fully_connected: "i32x4.dot_i16x8_s", qs4_conv2d: "i32x4.dot_i16x8_s", qb1_conv2d: "i8x16.popcnt", qlut_conv2d: "i8x16.swizzle" },
-  relaxed: { qs8_conv2d: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs8_fully_connected: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs4_conv2d: "i32x4.dot_i16x8_s", qb1_conv2d: "i8x16.relaxed_swizzle", qlut_conv2d: "i8x16.swizzle" },
+  simd: { qs8_conv2d: "i32x4.dot_i16x8_s", qs8_fully_connected: "i32x4.dot_i16x8_s", qs4_conv2d: "i32x4.dot_i16x8_s", qb1_conv2d: "i64.popcnt", qlut_conv2d: "i8x16.swizzle" },
+  relaxed: { qs8_conv2d: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs8_fully_connected: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs4_conv2d: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qb1_conv2d: "i64.popcnt", qlut_conv2d: "i8x16.swizzle" },
 };
 const SIMD_OP = /\b(v128|i8x16|i16x8|i32x4|i64x2|f32x4|f64x2)\.[a-z_0-9]+/g;
 const RELAXED_OP = /\b[a-z0-9]+\.relaxed_[a-z_0-9]+/g;

@@ -18,6 +18,8 @@ import { readBuild } from "../src/wasm/module.ts";
 import { Op } from "../assembly/runtime/schema.ts";
 import { randomImages, tinyNet } from "./helpers/graphs.ts";
 import { findTool, testIf, ROOT } from "./helpers/tools.ts";
+import { packQbwGemm, packQs2Gemm, packQs4Gemm } from "../src/pack/lowbit.ts";
+import { rng } from "./helpers/ref.ts";
 
 const g = tinyNet(7);
 const simd = readBuild("simd");
@@ -55,6 +57,65 @@ for (const [bits, format] of [[4, "uniform"], [2, "uniform"], [2, "ternary"], [1
     }
   });
 }
+
+test("int4 GEMM layout: every weight where docs/format.md puts it, weight 0 (byte 0x08) in all padding", () => {
+  const r = rng(11);
+  for (const [N, taps, C] of [[5, 9, 3], [8, 1, 16], [3, 4, 13], [1, 1, 1]]) {
+    const w = r.i8(N * taps * C, -8, 7);
+    const packed = packQs4Gemm(w, N, taps, C, new Int32Array(N), new Int32Array(N).fill(1 << 20));
+    const Np = (N + 3) & ~3, Cp = (C + 7) & ~7, K = taps * Cp;
+    assert.is(packed.length, (Np * K) / 2 + 16 * Np);
+    // decoder written from docs/format.md: per 4 k, 8 bytes; channel c, k at byte 4*(c&1) + (k&3); c < 2: low
+    // nibble w + 8, c >= 2: high nibble, two's complement
+    const at = (n: number, k: number) => {
+      const b = packed[(n >> 2) * K * 2 + (k >> 2) * 8 + 4 * (n & 1) + (k & 3)];
+      return (n & 3) < 2 ? (b & 15) - 8 : ((b << 24) >> 28);
+    };
+    for (let n = 0; n < Np; n++) for (let k = 0; k < K; k++) {
+      const t = Math.floor(k / Cp), c = k % Cp;
+      const want = n < N && c < C ? w[(n * taps + t) * C + c] : 0;
+      if (at(n, k) !== want) assert.unreachable(`N=${N} taps=${taps} C=${C}: weight (${n}, ${k}) decodes to ${at(n, k)}, want ${want}`);
+    }
+    const tail = new Int32Array(packed.buffer, (Np * K) / 2, 4 * Np);
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let i = 0; i < taps * C; i++) sum += w[n * taps * C + i];
+      assert.is(tail[2 * Np + n], sum, "sumw");
+    }
+  }
+});
+
+test("2-bit and BWN GEMM layouts: every weight where docs/format.md puts it, weight 0 / +1 in all padding", () => {
+  const r = rng(12);
+  for (const [N, taps, C] of [[5, 9, 3], [17, 1, 16], [9, 4, 13], [1, 1, 1]]) {
+    const K2 = taps * ((C + 15) & ~15), K1 = taps * ((C + 7) & ~7);
+    // Qs2: per 8 channels and 4 k, 8 bytes; channel c, k at byte 4*(c&1) + (k&3), crumb c>>1 (w + 2 for
+    // crumbs 0-2, two's complement for crumb 3)
+    const w2 = r.i8(N * taps * C, -2, 1);
+    const p2 = packQs2Gemm(w2, N, taps, C, new Int32Array(N), new Int32Array(N).fill(1 << 20));
+    const N8 = (N + 7) & ~7, N16 = (N + 15) & ~15, Np = (N + 3) & ~3;
+    assert.is(p2.length, (N8 * K2) / 4 + 16 * Np);
+    // Qbw: per 16 channels and 4 k, 8 bytes; channel c, k at byte 4*(c&1) + (k&3), bit c>>1, set = -1
+    const w1 = Int8Array.from({ length: N * taps * C }, () => (r.next() < 0.5 ? -1 : 1));
+    const p1 = packQbwGemm(w1, N, taps, C, new Int32Array(N), new Int32Array(N).fill(1 << 20));
+    assert.is(p1.length, (N16 * K1) / 8 + 16 * Np);
+    for (const [bits, packed, w, K, rows, Cp] of [[2, p2, w2, K2, N8, (C + 15) & ~15], [1, p1, w1, K1, N16, (C + 7) & ~7]] as const) {
+      for (let n = 0; n < rows; n++) for (let k = 0; k < K; k++) {
+        const t = Math.floor(k / Cp), c = k % Cp, real = n < N && c < C;
+        let got: number;
+        if (bits === 2) {
+          const b = packed[(n >> 3) * K * 2 + (k >> 2) * 8 + 4 * (n & 1) + (k & 3)], m = (n & 7) >> 1;
+          got = m < 3 ? ((b >> (2 * m)) & 3) - 2 : ((b << 24) >> 30);
+        } else {
+          const b = packed[(n >> 4) * K * 2 + (k >> 2) * 8 + 4 * (n & 1) + (k & 3)];
+          got = (b >> ((n & 15) >> 1)) & 1 ? -1 : 1;
+        }
+        const want = real ? w[(n * taps + t) * C + c] : bits === 2 ? 0 : 1;
+        if (got !== want) assert.unreachable(`${bits}-bit N=${N} taps=${taps} C=${C}: weight (${n}, ${k}) decodes to ${got}, want ${want}`);
+      }
+    }
+  }
+});
 
 const deno = findTool("deno");
 testIf(!!deno, "4-bit and 2-bit programs on the relaxed build (Deno) equal Node's SIMD build", "npm package deno is not installed", async () => {

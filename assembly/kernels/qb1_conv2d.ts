@@ -5,31 +5,35 @@
 // (LSB first); bit 1 = +1, bit 0 = -1; bits past C are 0.
 //
 // Packed layer (packQb1Conv in src/pack/lowbit.ts), N outputs, T = KH*KW taps of C channels, K = T*C bits,
-// Kp = ceil128(K), Kb = Kp/8, Np = ceil4(N):
-//   u8    w[Np][Kb]      bit k = t*C + c of output channel n at byte k >> 3, bit k & 7; zero past K and N
-//   int32 bias[Np]       in accumulator units
-//   int32 mult[Np]       requantization multipliers (alpha_n * in-scale folded in, see requant.ts)
-//   u16   popw[T][Np]    number of set bits (+1 weights) of tap t of channel n
-// Total Np*Kb + 8*Np + 2*T*Np bytes.
+// Kw = ceil(K/64) words, Np = ceil4(N):
+//   u64   w[Np/4][Kw][4]  word i of output channel n at index ((n >> 2) * Kw + i) * 4 + (n & 3): bit k = t*C + c
+//                         of the channel in word k >> 6, bit k & 63; zero past K and N (four channels' words
+//                         side by side, so one pass over a pixel's row serves four channels)
+//   int32 bias[Np]        in accumulator units
+//   int32 mult[Np]        requantization multipliers (alpha_n * in-scale folded in, see requant.ts)
+//   u16   popw[T][Np]     number of set bits (+1 weights) of tap t of channel n
+// Total 8*Np*Kw + 8*Np + 2*T*Np bytes.
 //
 // Arithmetic, exactly, for output pixel p and channel n, over the VALID taps only (padding is neither +1 nor -1):
 //   dot = sum_valid a*w = C*nvalid - 2*mism_valid,   mism_valid = popcount over valid taps of (a xor w)
 //   out = requant(dot + bias[n], mult[n], shift, zy, lo, hi)
-// The kernel gathers each output pixel's K bits into a row (im2col of bits, padding taps as 0 bits), so
-//   popcount(row xor w) = mism_valid + sum over padding taps t of popw[t][n]
+// The kernel gathers each output pixel's K bits into a row of Kw words (im2col of bits, padding taps as 0 bits),
+// so popcount(row xor w) = mism_valid + sum over padding taps t of popw[t][n]
 // and the second term is subtracted for border pixels only (each row carries a mask of its padding taps).
-// Widths (checked by the packer): popcount bytes of one 128-bit chunk are <= 8, summed over at most 31 chunks in
-// u8 lanes (<= 248), then each group of 31 chunks is reduced into int32 (K < 2^31 bits); T <= 64.
+// Widths (checked by the packer): K < 2^31 bits, T <= 64.
 //
-// SIMD: 2 pixels x 2 channels per block, per 128 bits v128.xor + i8x16.popcnt + i8x16.add (relaxed build: a
-// nibble-table popcount by i8x16.relaxed_swizzle); portable: i64 xor + popcnt. Same integers, same outputs.
+// Every build: 1 pixel x 4 channels per block, per 64 bits one load of the row, four xor-with-memory, four
+// i64.popcnt (one x86 instruction each) and four adds in general registers; the SIMD builds requantize the
+// four results as one vector. Measured against the former SIMD form (2 pixels x 2 channels, per 128 bits
+// v128.xor + i8x16.popcnt, rows padded to 128 bits): V8 lowers i8x16.popcnt without AVX-512 to six
+// instructions plus two constant loads, so 128 bits cost about 13 instructions there against 6 here.
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 
 const TILE: i32 = 32;
 
 @inline function ceil4(n: i32): i32 { return (n + 3) & ~3; }
-@inline function rowBytes(T: i32, C: i32): i32 { return ((T * C + 127) >> 7) << 4; }
+@inline function rowBytes(T: i32, C: i32): i32 { return ((T * C + 63) >> 6) << 3; }
 
 /** Bytes of a packed binary conv layer. */
 export function qb1_packed_bytes(N: i32, T: i32, C: i32): i32 {
@@ -73,15 +77,27 @@ function gather(
   x: usize, H: i32, W: i32, C: i32, Cb: i32, oy: i32, ox: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, row: usize, Kb: i32,
 ): u64 {
-  for (let b = 0; b < Kb; b += 16) {
-    if (ASC_FEATURE_SIMD) v128.store(row + <usize>b, i64x2.splat(0));
-    else { store<u64>(row + <usize>b, 0); store<u64>(row + <usize>b, 0, 8); }
-  }
   let pad: u64 = 0;
   const y0 = oy * SH - PT, x0 = ox * SW - PL;
   const byteAligned = (C & 7) == 0;
+  // every bit is written when all taps are inside and whole bytes are copied: then only the bits past K need
+  // zeros (in the last word); otherwise the row starts as zeros
+  if (byteAligned && x0 >= 0 && x0 + (KW - 1) * DW < W && y0 >= 0 && y0 + (KH - 1) * DH < H) store<u64>(row + <usize>(Kb - 8), 0);
+  else for (let b = 0; b < Kb; b += 8) store<u64>(row + <usize>b, 0);
+  // a kernel row whose taps are all inside the image and adjacent (DW = 1, whole bytes per pixel) is one
+  // contiguous run of KW*Cb bytes in the input and in the row
+  const runs = byteAligned && DW == 1 && x0 >= 0 && x0 + KW <= W;
   for (let ky = 0; ky < KH; ky++) {
     const iy = y0 + ky * DH;
+    if (runs && <u32>iy < <u32>H) {
+      const src = x + <usize>((iy * W + x0) * Cb), dst = row + <usize>((ky * KW * C) >> 3);
+      const n = KW * Cb;
+      let j = 0;
+      for (; j + 8 <= n; j += 8) store<u64>(dst + <usize>j, load<u64>(src + <usize>j));
+      if (j + 4 <= n) { store<u32>(dst + <usize>j, load<u32>(src + <usize>j)); j += 4; }
+      for (; j < n; j++) store<u8>(dst + <usize>j, load<u8>(src + <usize>j));
+      continue;
+    }
     for (let kx = 0; kx < KW; kx++) {
       const t = ky * KW + kx;
       const ix = x0 + kx * DW;
@@ -141,116 +157,90 @@ export function qb1_conv2d(
       const p = p0 + i, oy = p / OW, ox = p - oy * OW;
       store<u64>(masks + (<usize>i << 3), gather(x, H, W, C, Cb, oy, ox, KH, KW, SH, SW, PT, PL, DH, DW, rows + <usize>(i * Kb), Kb));
     }
-    if (ASC_FEATURE_SIMD) tile_simd(rows, masks, np, Kb, N, Np, T, C, pw, bias, mult, popw, shift, zy, lo, hi, out + <usize>(p0 * N));
-    else tile_portable(rows, masks, np, Kb, N, Np, T, C, pw, bias, mult, popw, shift, zy, lo, hi, out + <usize>(p0 * N));
+    tile(rows, masks, np, Kb, N, Np, T, C, pw, bias, mult, popw, shift, zy, lo, hi, out + <usize>(p0 * N));
   }
 }
 
-function tile_portable(
+// 1 pixel x 4 channels per block: the row's words against four channels' words side by side; the SIMD builds
+// requantize two pixels' four results as one pair of vectors.
+@inline
+function block4(r: usize, wb: usize, kb: usize, pad: u64, full: i32, T: i32, C: i32, popw: usize, Np: i32, n: i32): v128 {
+  let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
+  let wq = wb;
+  // two induction pointers and an end: few enough live values for V8's general registers
+  for (let rp = r, re = r + kb; rp < re; rp += 8) {
+    const x = load<u64>(rp);
+    s0 += popcnt(load<u64>(wq) ^ x);
+    s1 += popcnt(load<u64>(wq, 8) ^ x);
+    s2 += popcnt(load<u64>(wq, 16) ^ x);
+    s3 += popcnt(load<u64>(wq, 24) ^ x);
+    wq += 32;
+  }
+  if (pad == 0) return i32x4.sub(i32x4.splat(full), i32x4.shl(i32x4(<i32>s0, <i32>s1, <i32>s2, <i32>s3), 1));
+  return i32x4(finish(<i32>s0, pad, T, C, popw, Np, n), finish(<i32>s1, pad, T, C, popw, Np, n + 1),
+    finish(<i32>s2, pad, T, C, popw, Np, n + 2), finish(<i32>s3, pad, T, C, popw, Np, n + 3));
+}
+
+@inline
+function store4(o: usize, q: v128, lane: i32, nc: i32): void {
+  if (nc == 4) {
+    if (lane == 0) v128.store32_lane(o, q, 0); else v128.store32_lane(o, q, 1);
+  } else {
+    const t = lane == 0 ? q : v128.shuffle<i32>(q, q, 1, 1, 1, 1);
+    store<i8>(o, i8x16.extract_lane_s(t, 0));
+    if (nc > 1) store<i8>(o, i8x16.extract_lane_s(t, 1), 1);
+    if (nc > 2) store<i8>(o, i8x16.extract_lane_s(t, 2), 2);
+  }
+}
+
+function tile(
   rows: usize, masks: usize, np: i32, Kb: i32, N: i32, Np: i32, T: i32, C: i32,
   pw: usize, bias: usize, mult: usize, popw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
 ): void {
   const kb = <usize>Kb;
-  // 2 pixels x 2 channels per block (rows and weight rows exist for the padding channel / a repeated pixel)
-  for (let n = 0; n < N; n += 2) {
-    const w0 = pw + <usize>(n * Kb), w1 = w0 + kb;
-    for (let i = 0; i < np; i += 2) {
-      const r0 = rows + <usize>(i * Kb);
-      const r1 = i + 1 < np ? r0 + kb : r0;
-      let s00: i64 = 0, s01: i64 = 0, s10: i64 = 0, s11: i64 = 0;
-      for (let b: usize = 0; b < kb; b += 8) {
-        const x0 = load<u64>(r0 + b), x1 = load<u64>(r1 + b), v0 = load<u64>(w0 + b), v1 = load<u64>(w1 + b);
-        s00 += popcnt(x0 ^ v0);
-        s01 += popcnt(x0 ^ v1);
-        s10 += popcnt(x1 ^ v0);
-        s11 += popcnt(x1 ^ v1);
-      }
-      for (let j = 0; j < 4; j++) {
-        const pi = i + (j >> 1), ni = n + (j & 1);
-        if (pi >= np || ni >= N) continue;
-        const mism = <i32>(j == 0 ? s00 : j == 1 ? s01 : j == 2 ? s10 : s11);
-        const acc = finish(mism, load<u64>(masks + (<usize>pi << 3)), T, C, popw, Np, ni) + load<i32>(bias + (<usize>ni << 2));
-        store<i8>(out + <usize>(pi * N + ni), <i8>requant(acc, load<i32>(mult + (<usize>ni << 2)), shift, zy, lo, hi));
+  const full = T * C;
+  if (ASC_FEATURE_SIMD) {
+    const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+    const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+    for (let n = 0; n < N; n += 4) {
+      const wb = pw + (<usize>n * kb);
+      const nc = min(4, N - n);
+      const bv = v128.load(bias + (<usize>n << 2));
+      const mv = i32x4.shl(v128.load(mult + (<usize>n << 2)), pre);
+      for (let i = 0; i < np; i += 2) {
+        const r = rows + <usize>i * kb;
+        const two = i + 1 < np;
+        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(masks + (<usize>i << 3)), full, T, C, popw, Np, n), bv);
+        const a1 = two ? i32x4.add(block4(r + kb, wb, kb, load<u64>(masks + (<usize>(i + 1) << 3)), full, T, C, popw, Np, n), bv) : a0;
+        const q = requant_sm_i32x4x2_i8(a0, a1, mv, mv, rnd, kq, zyv, lov, hiv);
+        const o = out + <usize>(i * N + n);
+        store4(o, q, 0, nc);
+        if (two) store4(o + <usize>N, q, 1, nc);
       }
     }
-  }
-}
-
-// Sums of the u8 lanes of four accumulators -> i32x4 (a, b, c, d).
-@inline
-function hsum4_u8(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ta = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(a));
-  const tb = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(b));
-  const tc = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(c));
-  const td = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(d));
-  const ab = i32x4.add(v128.shuffle<i32>(ta, tb, 0, 2, 4, 6), v128.shuffle<i32>(ta, tb, 1, 3, 5, 7));
-  const cd = i32x4.add(v128.shuffle<i32>(tc, td, 0, 2, 4, 6), v128.shuffle<i32>(tc, td, 1, 3, 5, 7));
-  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 2, 4, 6), v128.shuffle<i32>(ab, cd, 1, 3, 5, 7));
-}
-
-// Population count of each byte: i8x16.popcnt, or in the relaxed build a nibble table lookup by
-// i8x16.relaxed_swizzle (indices in [0, 15], where every relaxed_swizzle implementation agrees).
-@inline
-function popcnt8(v: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const tbl = i8x16(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    const m = i8x16.splat(15);
-    return i8x16.add(i8x16.relaxed_swizzle(tbl, v128.and(v, m)), i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m)));
-  }
-  return i8x16.popcnt(v);
-}
-
-// 2 pixels x 2 channels per block; chunks summed in u8 lanes in groups of 31, each group reduced into i32.
-function tile_simd(
-  rows: usize, masks: usize, np: i32, Kb: i32, N: i32, Np: i32, T: i32, C: i32,
-  pw: usize, bias: usize, mult: usize, popw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize,
-): void {
-  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
-  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
-  const full = i32x4.splat(T * C);
-  const kb = <usize>Kb;
-  for (let n = 0; n < N; n += 2) {
-    const w0 = pw + <usize>(n * Kb), w1 = w0 + kb;
-    const b0 = load<i32>(bias + (<usize>n << 2)), b1 = load<i32>(bias + (<usize>n << 2), 4);
-    const m0 = load<i32>(mult + (<usize>n << 2)) << pre, m1 = load<i32>(mult + (<usize>n << 2), 4) << pre;
-    const bv = i32x4(b0, b1, b0, b1), mv = i32x4(m0, m1, m0, m1);
-    const two = n + 1 < N;
-    for (let i = 0; i < np; i += 2) {
-      const r0 = rows + <usize>(i * Kb);
-      const r1 = i + 1 < np ? r0 + kb : r0;
-      let mism = i32x4.splat(0);
-      let b: usize = 0;
-      while (b < kb) {
-        const e = min(kb, b + 31 * 16);
-        let a00 = i8x16.splat(0), a01 = i8x16.splat(0), a10 = i8x16.splat(0), a11 = i8x16.splat(0);
-        for (; b < e; b += 16) {
-          const x0 = v128.load(r0 + b), x1 = v128.load(r1 + b);
-          const v0 = v128.load(w0 + b), v1 = v128.load(w1 + b);
-          a00 = i8x16.add(a00, popcnt8(v128.xor(x0, v0)));
-          a01 = i8x16.add(a01, popcnt8(v128.xor(x0, v1)));
-          a10 = i8x16.add(a10, popcnt8(v128.xor(x1, v0)));
-          a11 = i8x16.add(a11, popcnt8(v128.xor(x1, v1)));
+  } else {
+    for (let n = 0; n < N; n += 4) {
+      const wb = pw + (<usize>n * kb);
+      const nc = min(4, N - n);
+      for (let i = 0; i < np; i++) {
+        let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
+        const r = rows + <usize>i * kb;
+        let wq = wb;
+        for (let b: usize = 0; b < kb; b += 8) {
+          const x = load<u64>(r + b);
+          s0 += popcnt(x ^ load<u64>(wq));
+          s1 += popcnt(x ^ load<u64>(wq, 8));
+          s2 += popcnt(x ^ load<u64>(wq, 16));
+          s3 += popcnt(x ^ load<u64>(wq, 24));
+          wq += 32;
         }
-        // (pixel i ch n, pixel i ch n+1, pixel i+1 ch n, pixel i+1 ch n+1)
-        mism = i32x4.add(mism, hsum4_u8(a00, a01, a10, a11));
-      }
-      let acc = i32x4.sub(full, i32x4.shl(mism, 1));
-      const pad0 = load<u64>(masks + (<usize>i << 3));
-      const pad1 = i + 1 < np ? load<u64>(masks + (<usize>(i + 1) << 3)) : 0;
-      if (pad0 != 0) {
-        acc = i32x4.replace_lane(acc, 0, finish(i32x4.extract_lane(mism, 0), pad0, T, C, popw, Np, n));
-        acc = i32x4.replace_lane(acc, 1, finish(i32x4.extract_lane(mism, 1), pad0, T, C, popw, Np, n + 1));
-      }
-      if (pad1 != 0) {
-        acc = i32x4.replace_lane(acc, 2, finish(i32x4.extract_lane(mism, 2), pad1, T, C, popw, Np, n));
-        acc = i32x4.replace_lane(acc, 3, finish(i32x4.extract_lane(mism, 3), pad1, T, C, popw, Np, n + 1));
-      }
-      acc = i32x4.add(acc, bv);
-      const q = requant_sm_i32x4x2_i8(acc, acc, mv, mv, rnd, kq, zyv, lov, hiv);
-      const o = out + <usize>(i * N + n);
-      if (two) v128.store16_lane(o, q, 0); else store<i8>(o, i8x16.extract_lane_s(q, 0));
-      if (i + 1 < np) {
-        if (two) v128.store16_lane(o + <usize>N, q, 1); else store<i8>(o + <usize>N, i8x16.extract_lane_s(q, 2));
+        const pad = load<u64>(masks + (<usize>i << 3));
+        const o = out + <usize>(i * N + n);
+        for (let j = 0; j < nc; j++) {
+          const m = <i32>(j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3);
+          const acc = finish(m, pad, T, C, popw, Np, n + j) + load<i32>(bias + (<usize>(n + j) << 2));
+          store<i8>(o + <usize>j, <i8>requant(acc, load<i32>(mult + (<usize>(n + j) << 2)), shift, zy, lo, hi));
+        }
       }
     }
   }

@@ -1,38 +1,39 @@
 // qs4 conv2d / dense: int4 weights (two per byte, kept packed in memory and unpacked in registers) x int8
-// activations -> int32 -> requantized int8. The implicit GEMM of qs8_gemm.ts / qs8_conv2d.ts with another
-// weight layout; the A operand is each build's A format of qs8_gemm.ts (int16 x - zx; relaxed: int8 x), with
-// the channels of every tap padded to Cp = ceil8(C) (so that every segment is a whole number of 8-k steps).
+// activations -> int32 -> requantized int8. The implicit GEMM of qs8_gemm.ts / qs8_conv2d.ts (its pixel-row
+// table, its 4 pixels x 4 channels micro-kernel and requantization) with another weight layout; the A operand
+// is each build's A format of qs8_gemm.ts (int16 x - zx; relaxed: int8 x), with the channels of every tap padded
+// to Cp = ceil8(C).
 //
 // Packed layer (packQs4Gemm in src/pack/lowbit.ts), N outputs, T taps of C channels, Cp = ceil8(C),
 // K = T*Cp, Np = ceil4(N):
-//   u8    w[Np/4][K/8][16]   16 bytes per 4 channels x 8 k (k0..k3 = step 0, k4..k7 = step 1), two's-complement
-//                            nibbles in [-8, 7], zero in all padding. Within the 16 bytes, channel c (0..3), k:
-//                              byte 2*j + q, j = (c & 1)*4 + (k & 3), q = k >> 2 (the step),
-//                              low nibble (element 0) when c < 2, high nibble (element 1) when c >= 2
-//                            so read as eight little-endian int16 lanes, nibble m of lane j is
-//                              m = 0: (c = j>>2,     step 0)   m = 1: (c = (j>>2) + 2, step 0)
-//                              m = 2: (c = j>>2,     step 1)   m = 3: (c = (j>>2) + 2, step 1)   k = j & 3
+//   u8    w[Np/4][K/4][8]    8 bytes per 4 channels x 4 k (one step of the int8 kernel, which has 16): channel
+//                            pair slot c (0, 1) and k (0..3) at byte 4*c + k; its low nibble is channel c's
+//                            weight + 8 (offset binary, [0, 15]), its high nibble channel c+2's weight (two's
+//                            complement, [-8, 7]). Weight 0 in all padding (bytes 0x08).
 //   int32 bias[Np], mult[Np], sumw[Np], sumwn[Np]   as in qs8_gemm.ts (the relaxed build uses sumw only)
 // Total Np*K/2 + 16*Np bytes.
 //
-// SIMD unpack, per 16 bytes (32 weights), native int16 shifts only: nibble m = i16x8.shr_s(i16x8.shl(w,
-// 12 - 4m), 12) is exactly the int16 vector the int8 kernel widens from its weights (m = 0: channels 0,1 of
-// step 0 = its `wl`, m = 1: channels 2,3 = its `wh`, m = 2, 3: the same for step 1); the rest of the
-// micro-kernel (4 pixels x 4 channels, i32x4.dot_i16x8_s) is the int8 one. 7 shifts replace the int8 path's
-// 4 widenings and one load per 32 weights.
-// Relaxed build: runs the SIMD path above on an int16 A image of its own (QS4_RELAXED_I8 = false), measured
-// 0.83-0.85x of the relaxed int8 kernel in Deno. The int8-A variant (igemm4_relaxed, kept for QS4_RELAXED_I8 =
-// true: t = w ^ 0x88 gives each nibble + 8 in [0, 15], a 7-bit operand; the nibbles are re-interleaved by one
-// two-source byte shuffle per step into the int8 kernel's byte order; sum x*w = relaxed_dot(x, w + 8) -
-// relaxed_dot(x, 8)) measured only ~0.5x of the relaxed int8 kernel.
-// |w| <= 8 so |acc| <= K * 255 * 8 (int32 for K < 1,000,000); relaxed: |x*15*4 per lane| fits as well.
+// SIMD form (igemm4_simd): one widening load per step, e = 16 * w[c+2] + (w[c] + 8) as int16, and
+// h = i16x8.shr_s(e, 4) = w[c+2] exactly; two dot products per pixel as in the int8 kernel (E += dot(x, e),
+// H += dot(x, h)), and at the end channel c = E - 16 H - 8 sum x, channel c+2 = H. One load and one shift per
+// 16 weights where the int8 kernel has two loads: 0.9-0.97x of its throughput (the rest: the per-pixel sum x
+// and 8 more operations per 4 x 4 block). What did not work (measured, Node 20 / V8 11): nibbles unpacked by
+// shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts compete with the dot products), and
+// V8 hoisting the loads of two unrolled steps above their arithmetic, which spills accumulators (0.7x; an
+// always-true branch between the steps stopped it).
+// Relaxed form (igemm4_relaxed): int8 A; t = w ^ 0x80 makes both nibbles w + 8, 7-bit operands (so the relaxed
+// dot is deterministic); `and 15`, a shift and `and 15`, and an i64x2 interleave give the int8 kernel's 16-byte
+// operands of two steps; one relaxed dot per pixel and step (the int8 kernel needs two for its sign split), and
+// sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw.
+// Width: E, H and the relaxed sums may pass 2^31 for large K, but wasm's i32 lanes add and subtract modulo 2^32
+// and the final sum (x - zx) w + bias is within int32 (the validator checks |bias| + 255 * sum |w|), so it comes
+// out exact; every partial product pair of a dot fits int32 (and the relaxed dot's int16 pairs: 2 * 128 * 15).
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
-import { a_elem_bytes, AView } from "./qs8_gemm";
+import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
 import { igemm_lut } from "./qlut_conv2d";
 
 const TILE: i32 = 64;
-const QS4_RELAXED_I8: bool = false;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
 /** Codebook weights (qlut_conv2d.ts): KIND_LUT | bits | 16 (per-channel tables); channels padded as KIND_2. */
 export const KIND_LUT: i32 = 256;
@@ -45,7 +46,7 @@ const view = changetype<AView>(memory.data(offsetof<AView>()));
 @inline function spanOf(O: i32, S: i32, KS: i32, D: i32): i32 { return (O - 1) * S + (KS - 1) * D + 1; }
 
 // Bytes per A element of the int4 kernels in this build (the relaxed build's int8 A form is QS4_RELAXED_I8).
-@inline function qs4_elem_bytes(): i32 { return ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 ? 1 : a_elem_bytes() == 1 ? 2 : a_elem_bytes(); }
+@inline function qs4_elem_bytes(): i32 { return a_elem_bytes(); }
 
 /** Size in bytes of a packed qs4 layer. */
 export function qs4_packed_bytes(N: i32, taps: i32, C: i32): i32 {
@@ -81,10 +82,22 @@ function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
   }
 }
 
+// Short fills inline (memory.fill is a call out of the compiled code in V8; see qs8_conv2d.ts).
+function fill_bytes(dst: usize, v: u8, n: usize): void {
+  if (n > 256) {
+    memory.fill(dst, v, n);
+    return;
+  }
+  let i: usize = 0;
+  const v8 = <u64>v * 0x0101010101010101;
+  for (; i + 8 <= n; i += 8) store<u64>(dst + i, v8);
+  for (; i < n; i++) store<u8>(dst + i, v);
+}
+
 @inline
 function put_zero(dst: usize, n: i32, zx: i32, i8img: bool): void {
-  if (i8img) memory.fill(dst, <u8>zx, <usize>n);
-  else memory.fill(dst, 0, <usize>(n << 1));
+  if (i8img) fill_bytes(dst, <u8>zx, <usize>n);
+  else fill_bytes(dst, 0, <usize>(n << 1));
 }
 
 @inline
@@ -107,37 +120,38 @@ function store_block(o: usize, N: i32, nr: i32, nc: i32, b01: v128, b23: v128): 
 }
 
 function igemm4(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
-  if (ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8) igemm4_relaxed(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
-  else if (ASC_FEATURE_SIMD) igemm4_simd(v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else igemm4_portable(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  fill_rows(v, p0, p1);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_RELAXED_SIMD) igemm4_relaxed(v, p1 - p0, N, zx, pw, shift, zy, lo, hi, o);
+  else if (ASC_FEATURE_SIMD) igemm4_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemm4_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
 }
 
-function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// The forms run the `n` pixels of ROWS (qs8_gemm.ts); pixel i's outputs go to out + i*N.
+function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
   const mult = bias + <usize>(Np << 2);
   for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 3));
-    const wsh = (c & 2) << 1;
+    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 2));
+    const hiNib = (c & 2) != 0;
     const b = load<i32>(bias + (<usize>c << 2));
     const m = load<i32>(mult + (<usize>c << 2));
-    for (let p = p0; p < p1; p++) {
-      const ar = rowPtr(v, p);
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
       let acc: i32 = 0;
       let wq = wb;
       for (let s = 0; s < v.nseg; s++) {
         const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k += 8) {
+        for (let k = 0; k < v.segLen; k += 4) {
           const aq = as + <usize>(k << 1);
           for (let j = 0; j < 4; j++) {
-            // step 0 at byte 2*jj, step 1 at byte 2*jj + 1; the nibble shift is in wsh
-            const b0 = i32(load<u8>(wq + <usize>(j << 1))) >> wsh;
-            const b1 = i32(load<u8>(wq + <usize>((j << 1) + 1))) >> wsh;
-            acc += i32(load<i16>(aq + <usize>(j << 1))) * ((b0 << 28) >> 28)
-                 + i32(load<i16>(aq + <usize>((j + 4) << 1))) * ((b1 << 28) >> 28);
+            // byte j of the channel pair's 4: channel c & 1 in the low nibble (w + 8), c | 2 in the high one
+            const u = i32(load<u8>(wq + <usize>j));
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * (hiNib ? (u << 24) >> 28 : (u & 15) - 8);
           }
-          wq += 16;
+          wq += 8;
         }
       }
       store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
@@ -145,7 +159,71 @@ function igemm4_portable(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i
   }
 }
 
-function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// 8 * (the sum of the K A values) of each pixel of ROWS (int16 A, or int8 x in the relaxed build): the correction
+// for the + 8 of the low nibbles.
+const SUMX: usize = memory.data((RUN + 4) << 4, 16);
+const ONES: usize = memory.data(16, 16);
+
+function fill_sumx(v: AView, n: i32): void {
+  const nseg = v.nseg, segBytes = <usize>(v.segLen * a_elem_bytes()), segTab = v.segTab;
+  // int16 A: pairs of vectors added as int16 (|a| <= 255), then one dot by ones per pair
+  v128.store(ONES, i16x8.splat(1));
+  const ones = v128.load(ONES);
+  let last = 0, lastv = i32x4.splat(0);
+  // int16 A with K <= 512: every value of the pixel added up in int16 lanes (<= 64 per lane), one dot at the end
+  const short = !ASC_FEATURE_RELAXED_SIMD && <usize>nseg * segBytes <= 64 * 16;
+  for (let i = 0; i < n; i++) {
+    const ar = load<usize>(ROWS + (<usize>i << 2));
+    let acc = i32x4.splat(0);
+    if (short) {
+      let t = i32x4.splat(0);
+      for (let s = 0; s < nseg; s++) {
+        const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+        for (let k: usize = 0; k < segBytes; k += 16) t = i16x8.add(t, v128.load(a + k));
+      }
+      acc = i32x4.dot_i16x8_s(t, ones);
+    } else for (let s = 0; s < nseg; s++) {
+      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      let k: usize = 0;
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        for (; k + 16 <= segBytes; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
+        if (k < segBytes) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+      } else {
+        // int16 lanes add up to 64 values exactly (|a| <= 255), then one dot by ones widens them
+        while (k < segBytes) {
+          const e = min(segBytes, k + 64 * 16);
+          let t = v128.load(a + k);
+          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
+          acc = i32x4.add(acc, i32x4.dot_i16x8_s(t, ones));
+        }
+      }
+    }
+    // the sum in every lane, without leaving the vector registers
+    let t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
+    t = i32x4.add(t, v128.shuffle<i32>(t, t, 1, 0, 3, 2));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      last = i32x4.extract_lane(t, 0) << 3;
+      store<i32>(SUMX + (<usize>i << 2), last);
+    } else {
+      // the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0 and 1
+      lastv = v128.and(i32x4.mul(t, i32x4.splat(-8)), i32x4(-1, 0, -1, 0));
+      v128.store(SUMX + (<usize>i << 4), lastv);
+    }
+  }
+  // the padding rows of ROWS repeat the last pixel
+  for (let i = n; i < ((n + 3) & ~3); i++) {
+    if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), last);
+    else v128.store(SUMX + (<usize>i << 4), lastv);
+  }
+}
+
+// SIMD form: the int8 micro-kernel, 8 weight bytes per 4-k step where it has 16. Sign-extended to int16 by one
+// widening load, byte j of the step is e = 16 * w[c+2][k+j] + (w[c][k+j] + 8) (c = 0, 1), and
+// h = shr_s(e, 4) = w[c+2][k+j] exactly (the low nibble is in [0, 15]). Two dot products per pixel as in the int8
+// kernel: E += dot(x, e) and H += dot(x, h), lane for lane the partial sums of channel c (in E, mixed with 16 times
+// channel c+2's) and of channel c+2 (in H). At the end E - 16 H is channel c's sum of x (w + 8); minus 8 sum x
+// (SUMX) it is sum x w. One shift and one load per 16 weights, where the int8 kernel has two loads.
+function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
@@ -154,60 +232,67 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
+  fill_sumx(v, n);
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const bv = v128.load(bias + (<usize>cb << 2));
     const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
     const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
-      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
+    for (let p = 0; p < n; p += 4) {
+      const nr = min(4, n - p);
+      const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+      if (nr == 1) {
+        // one pixel (a dense layer of one image, or the last of a run): its own loop
+        let ce = v128.load(sp), ch = i32x4.splat(0);
+        let wp = wb;
+        for (let s = 0; s < nseg; s++) {
+          const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k: usize = 0; k < segBytes; k += 8) {
+            const e = v128.load8x8_s(wp);
+            wp += 8;
+            const x = v128.load64_splat(a0 + k);
+            ce = i32x4.add(ce, i32x4.dot_i16x8_s(x, e));
+            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
+          }
+        }
+        ce = i32x4.sub(ce, i32x4.shl(ch, 4));
+        let s0 = i32x4.add(v128.shuffle<i32>(ce, ch, 0, 2, 4, 6), v128.shuffle<i32>(ce, ch, 1, 3, 5, 7));
+        s0 = i32x4.add(s0, bv);
+        store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(s0, s0, mv, mv, rnd, kq, zyv, lov, hiv), nc);
+        continue;
+      }
+      let c0e = v128.load(sp), c0h = i32x4.splat(0), c1e = v128.load(sp, 16), c1h = i32x4.splat(0);
+      let c2e = v128.load(sp, 32), c2h = i32x4.splat(0), c3e = v128.load(sp, 48), c3h = i32x4.splat(0);
       let wp = wb;
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += 16) {
-          const w = v128.load(wp);
-          wp += 16;
-          let wl = i16x8.shr_s(i16x8.shl(w, 12), 12); // step 0, channels 0, 1
-          let wh = i16x8.shr_s(i16x8.shl(w, 8), 12);  // step 0, channels 2, 3
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);   // ch0 k0..3, ch1 k0..3: 16 * (ch2, ch3) + (ch0, ch1) + 8
+          const h = i16x8.shr_s(e, 4);    // ch2 k0..3, ch3 k0..3
+          wp += 8;
           let x = v128.load64_splat(a0 + k);
-          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
+          c0e = i32x4.add(c0e, i32x4.dot_i16x8_s(x, e));
+          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a1 + k);
-          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
+          c1e = i32x4.add(c1e, i32x4.dot_i16x8_s(x, e));
+          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a2 + k);
-          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
+          c2e = i32x4.add(c2e, i32x4.dot_i16x8_s(x, e));
+          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, h));
           x = v128.load64_splat(a3 + k);
-          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-          wl = i16x8.shr_s(i16x8.shl(w, 4), 12);      // step 1, channels 0, 1
-          wh = i16x8.shr_s(w, 12);                    // step 1, channels 2, 3
-          x = v128.load64_splat(a0 + k + 8);
-          c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl));
-          c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a1 + k + 8);
-          c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl));
-          c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a2 + k + 8);
-          c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl));
-          c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-          x = v128.load64_splat(a3 + k + 8);
-          c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl));
-          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
+          c3e = i32x4.add(c3e, i32x4.dot_i16x8_s(x, e));
+          c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, h));
         }
       }
-      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
-      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
-      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
-      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
+      c0e = i32x4.sub(c0e, i32x4.shl(c0h, 4)); c1e = i32x4.sub(c1e, i32x4.shl(c1h, 4));
+      c2e = i32x4.sub(c2e, i32x4.shl(c2h, 4)); c3e = i32x4.sub(c3e, i32x4.shl(c3h, 4));
+      let s0 = i32x4.add(v128.shuffle<i32>(c0e, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0e, c0h, 1, 3, 5, 7));
+      let s1 = i32x4.add(v128.shuffle<i32>(c1e, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1e, c1h, 1, 3, 5, 7));
+      let s2 = i32x4.add(v128.shuffle<i32>(c2e, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2e, c2h, 1, 3, 5, 7));
+      let s3 = i32x4.add(v128.shuffle<i32>(c3e, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3e, c3h, 1, 3, 5, 7));
+      s0 = i32x4.add(s0, bv); s1 = i32x4.add(s1, bv); s2 = i32x4.add(s2, bv); s3 = i32x4.add(s3, bv);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
         requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
@@ -215,7 +300,12 @@ function igemm4_simd(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, 
   }
 }
 
-function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// Relaxed build, int8 A (x as is): t = w ^ 0x80 makes both nibbles of every byte w + 8, in [0, 15], a 7-bit
+// operand (so the relaxed dot is deterministic). 16 weight bytes are two 4-k steps; `and 15` gives channels 0, 1
+// of both, a shift and an `and` channels 2, 3, and one i64x2 interleave each the int8 kernel's 16-byte operand of
+// one step. sum (x - zx) w = sum x (w + 8) - 8 sum x - zx sumw, the last two terms folded into each accumulator's
+// start (SUMX per pixel, sumw per channel).
+function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
@@ -223,63 +313,58 @@ function igemm4_relaxed(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, 
   const sumw = mult + <usize>(Np << 2);
   const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi), zxv = i32x4.splat(zx);
-  const zero = i32x4.splat(0);
-  const eight = i8x16.splat(8), flip = i8x16.splat(<i8>0x88), nib = i8x16.splat(15);
+  const flip = i8x16.splat(<i8>0x80), nib = i8x16.splat(15);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
+  fill_sumx(v, n);
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const off = <usize>cb << 2;
-    // sum (x - zx) w = sum x (w+8) - 8 sum x - zx sumw
     const bv = i32x4.sub(v128.load(bias + off), i32x4.mul(zxv, v128.load(sumw + off)));
     const mv = i32x4.shl(v128.load(mult + off), pre);
     const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let c0 = bv, c1 = bv, c2 = bv, c3 = bv;
-      let n0 = zero, n1 = zero, n2 = zero, n3 = zero;
+    for (let p = 0; p < n; p += 4) {
+      const nr = min(4, n - p);
+      const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 2);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+      if (nr == 1) {
+        let c = i32x4.sub(bv, v128.load32_splat(sp));
+        let wp = wb;
+        for (let s = 0; s < nseg; s++) {
+          const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k: usize = 0; k < segBytes; k += 8) {
+            const t = v128.xor(v128.load(wp), flip);
+            wp += 16;
+            const l = v128.and(t, nib), u = v128.and(i16x8.shr_u(t, 4), nib);
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), v128.shuffle<i64>(l, u, 0, 2), c);
+            c = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), v128.shuffle<i64>(l, u, 1, 3), c);
+          }
+        }
+        store_lanes(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(c, c, mv, mv, rnd, kq, zyv, lov, hiv), nc);
+        continue;
+      }
+      let c0 = i32x4.sub(bv, v128.load32_splat(sp)), c1 = i32x4.sub(bv, v128.load32_splat(sp + 4));
+      let c2 = i32x4.sub(bv, v128.load32_splat(sp + 8)), c3 = i32x4.sub(bv, v128.load32_splat(sp + 12));
       let wp = wb;
       for (let s = 0; s < nseg; s++) {
         const so = <usize>load<i32>(segTab + (<usize>s << 2));
         const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
         for (let k: usize = 0; k < segBytes; k += 8) {
-          const w = v128.load(wp);
+          const t = v128.xor(v128.load(wp), flip);
           wp += 16;
-          const t = v128.xor(w, flip);
-          const tl = v128.and(t, nib), th = v128.and(i16x8.shr_u(t, 4), nib);
-          let wu = v128.shuffle<u8>(tl, th, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-          let x = v128.load32_splat(a0 + k);
-          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
-          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
-          x = v128.load32_splat(a1 + k);
-          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
-          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
-          x = v128.load32_splat(a2 + k);
-          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
-          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
-          x = v128.load32_splat(a3 + k);
-          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
-          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
-          wu = v128.shuffle<u8>(tl, th, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-          x = v128.load32_splat(a0 + k + 4);
-          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c0);
-          n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n0);
-          x = v128.load32_splat(a1 + k + 4);
-          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c1);
-          n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n1);
-          x = v128.load32_splat(a2 + k + 4);
-          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c2);
-          n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n2);
-          x = v128.load32_splat(a3 + k + 4);
-          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, wu, c3);
-          n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, eight, n3);
+          const l = v128.and(t, nib), u = v128.and(i16x8.shr_u(t, 4), nib);
+          let wu = v128.shuffle<i64>(l, u, 0, 2);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k), wu, c0);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k), wu, c1);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k), wu, c2);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a3 + k), wu, c3);
+          wu = v128.shuffle<i64>(l, u, 1, 3);
+          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a0 + k + 4), wu, c0);
+          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a1 + k + 4), wu, c1);
+          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a2 + k + 4), wu, c2);
+          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(a3 + k + 4), wu, c3);
         }
       }
-      c0 = i32x4.sub(c0, n0); c1 = i32x4.sub(c1, n1); c2 = i32x4.sub(c2, n2); c3 = i32x4.sub(c3, n3);
       store_block(out + <usize>(p * N + cb), N, nr, nc,
         requant_sm_i32x4x2_i8(c0, c1, mv, mv, rnd, kq, zyv, lov, hiv),
         requant_sm_i32x4x2_i8(c2, c3, mv, mv, rnd, kq, zyv, lov, hiv));
@@ -295,7 +380,7 @@ export function sub_conv2d(
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, scratch: usize,
 ): void {
-  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const i8img = ASC_FEATURE_RELAXED_SIMD && kind == KIND_4;
   const eb = i8img ? 1 : 2;
   const Cp = pad16(kind) ? ceil16(C) : ceil8(C);
   const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
@@ -314,7 +399,7 @@ export function sub_conv2d(
         put_zero(dst, Cp, zx, i8img);
       } else {
         put_run(dst, x + <usize>((iy * W + ix) * C), C, zx, i8img);
-        if (Cp > C) memory.fill(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
+        if (Cp > C) fill_bytes(dst + <usize>(C * eb), 0, <usize>((Cp - C) * eb));
       }
       dst += <usize>pixBytes;
     }
@@ -345,7 +430,7 @@ export function sub_fully_connected(
   M: i32, N: i32, K: i32, x: usize, zx: i32,
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, scratch: usize,
 ): void {
-  const i8img = ASC_FEATURE_RELAXED_SIMD && QS4_RELAXED_I8 && kind == KIND_4;
+  const i8img = ASC_FEATURE_RELAXED_SIMD && kind == KIND_4;
   const eb = i8img ? 1 : 2;
   const Kp = pad16(kind) ? ceil16(K) : ceil8(K);
   const segTab = scratch;
@@ -354,7 +439,7 @@ export function sub_fully_connected(
   for (let r = 0; r < M; r++) {
     const dst = base + <usize>(r * Kp * eb);
     put_run(dst, x + <usize>(r * K), K, zx, i8img);
-    if (Kp > K) memory.fill(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+    if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
   }
   const v = view;
   v.base = base;
@@ -371,8 +456,8 @@ export function sub_fully_connected(
 function igemm_kind(kind: i32, v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   if (kind == KIND_4) igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
   else if (kind >= KIND_LUT) igemm_lut(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else if (ASC_FEATURE_SIMD) igemm_b2_simd(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
-  else igemm_b2_portable(kind, v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else if (kind == KIND_2) igemm2(v, p0, p1, N, pw, shift, zy, lo, hi, out);
+  else igemmb(v, p0, p1, N, pw, shift, zy, lo, hi, out);
 }
 
 /** conv2d, groups = 1, NHWC, int4 weights (layout above); arguments as qs8_conv2d. */
@@ -422,13 +507,11 @@ export function qs2_fully_connected(
 }
 
 export function qbw_packed_bytes(N: i32, taps: i32, C: i32): i32 {
-  const Np = ceil4(N);
-  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+  return (ceil16(N) * taps * ceil8(C)) / 8 + 16 * ceil4(N);
 }
 
 export function qs2_packed_bytes(N: i32, taps: i32, C: i32): i32 {
-  const Np = ceil4(N);
-  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+  return (ceil8(N) * taps * ceil16(C)) / 4 + 16 * ceil4(N);
 }
 
 export function qbw_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32): i32 {
@@ -442,127 +525,258 @@ export function qs2_conv2d_scratch_bytes(OH: i32, OW: i32, C: i32, KH: i32, KW: 
 export function qbw_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil8(K) * 2 + 16; }
 export function qs2_fully_connected_scratch_bytes(M: i32, K: i32): i32 { return M * ceil16(K) * 2 + 16; }
 
-// ---------------------------------------------------------------- BWN and 2-bit: int16 A in every build
+// ---------------------------------------------------------------- 2-bit (uniform [-2, 1] or ternary): int16 A
+// Layout (packQs2Gemm), K = T*ceil16(C), N8 = ceil8(N): u8 w[N8/8][K/4][8], 8 bytes per 8 channels x 4 k: byte
+// 4*s + k (s = 0, 1) holds the weights of channels s, s+2, s+4, s+6 at k in its four crumbs (bits [2m, 2m+2),
+// m = 0..3, channel s + 2m); crumbs 0..2 as w + 2 (offset binary, [0, 3]), crumb 3 in two's complement; weight 0
+// is the byte 0x2a. Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
+// SIMD form, 2 pixels x 8 channels: one widening load per step gives e = c0 + 4 c1 + 16 c2 + 64 c3 as int16,
+// and h1 = shr_s(e, 2), h2 = shr_s(e, 4), h3 = shr_s(e, 6) drop the low crumbs exactly; four dot products per
+// pixel accumulate E, H1, H2, H3, and at the end channel pair m is Hm - 4 H(m+1) (E for m = 0, H3 alone for
+// m = 3), minus 2 sum x for m < 3: one load and three shifts per 32 weights, where the int8 kernel loads 64 bytes.
 
-// Weight bytes per 4 channels per k.
-@inline function wbytes4(kind: i32, K: i32): i32 { return kind == KIND_B ? K >> 1 : K; }
+// (the sum of the K A values) << sh of each pixel of ROWS (sh = 1: 2-bit, 0: BWN)
+const SUM2: usize = memory.data((RUN + 4) << 2, 16);
 
-function igemm_b2_portable(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+function fill_sum2(v: AView, n: i32, sh: i32): void {
+  const nseg = v.nseg, segBytes = <usize>(v.segLen << 1), segTab = v.segTab;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const ar = load<usize>(ROWS + (<usize>i << 2));
+    let acc = 0;
+    for (let s = 0; s < nseg; s++) {
+      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      if (ASC_FEATURE_SIMD) {
+        let k: usize = 0;
+        while (k < segBytes) {
+          const e = min(segBytes, k + 64 * 16);
+          let t = v128.load(a + k);
+          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
+          const u = i32x4.extadd_pairwise_i16x8_s(t);
+          acc += i32x4.extract_lane(u, 0) + i32x4.extract_lane(u, 1) + i32x4.extract_lane(u, 2) + i32x4.extract_lane(u, 3);
+        }
+      } else {
+        for (let k: usize = 0; k < segBytes; k += 2) acc += i32(load<i16>(a + k));
+      }
+    }
+    last = acc << sh;
+    store<i32>(SUM2 + (<usize>i << 2), last);
+  }
+  for (let i = n; i < ((n + 3) & ~3); i++) store<i32>(SUM2 + (<usize>i << 2), last);
+}
+
+function igemm2(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  fill_rows(v, p0, p1);
+  fill_sum2(v, p1 - p0, 1);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_SIMD) igemm2_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemm2_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+}
+
+function igemm2_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
-  const Np = ceil4(N);
-  const bias = pw + <usize>((Np >> 2) * wbytes4(kind, K));
-  const mult = bias + <usize>(Np << 2);
+  const bias = pw + <usize>((ceil8(N) * K) >> 2);
+  const mult = bias + <usize>(ceil4(N) << 2);
   for (let c = 0; c < N; c++) {
-    const cc = c & 3;
-    const wb = pw + <usize>((c >> 2) * wbytes4(kind, K));
+    const wb = pw + <usize>((c >> 3) * (K << 1) + ((c & 1) << 2));
+    const m = (c >> 1) & 3;
     const b = load<i32>(bias + (<usize>c << 2));
-    const m = load<i32>(mult + (<usize>c << 2));
-    for (let p = p0; p < p1; p++) {
-      const ar = rowPtr(v, p);
+    const mu = load<i32>(mult + (<usize>c << 2));
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
       let acc: i32 = 0;
-      let kk = 0; // k within the layer
+      let wq = wb;
       for (let s = 0; s < v.nseg; s++) {
         const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k++, kk++) {
-          const kj = kk & 3;
-          let w: i32;
-          if (kind == KIND_B) {
-            // group of 8 k: 4 bytes, u16 per channel pair, bit 8*step + (c&1)*4 + kj set = -1
-            const u = i32(load<u16>(wb + <usize>((kk >> 3) * 4 + ((cc >> 1) << 1))));
-            const bit = (u >> (((kk >> 2) & 1) * 8 + (cc & 1) * 4 + kj)) & 1;
-            w = 1 - 2 * bit;
-          } else {
-            // group of 16 k: 16 bytes = 8 int16 lanes, crumb m = 2*step + (c>>1) of lane j = (c&1)*4 + kj
-            const lane = i32(load<u16>(wb + <usize>((kk >> 4) * 16 + (((cc & 1) * 4 + kj) << 1))));
-            const mm = (((kk >> 2) & 3) << 1) + (cc >> 1);
-            w = (lane << (30 - 2 * mm)) >> 30;
+        for (let k = 0; k < v.segLen; k += 4) {
+          const aq = as + <usize>(k << 1);
+          for (let j = 0; j < 4; j++) {
+            const u = i32(load<u8>(wq + <usize>j));
+            acc += i32(load<i16>(aq + <usize>(j << 1))) * (m < 3 ? ((u >> (m << 1)) & 3) - 2 : (u << 24) >> 30);
           }
-          acc += i32(load<i16>(as + <usize>(k << 1))) * w;
+          wq += 8;
         }
       }
-      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, mu, shift, zy, lo, hi));
     }
   }
 }
 
-// BWN and 2-bit: the int8 micro-kernel, int16 A (x - zx) in every build, weights unpacked per 4-k step.
-function igemm_b2_simd(kind: i32, v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+// Stores the first nc (1..8) int8 lanes of v.
+@inline
+function store_lanes8(p: usize, v: v128, nc: i32): void {
+  if (nc == 8) {
+    v128.store64_lane(p, v, 0);
+  } else {
+    if (nc >= 4) v128.store32_lane(p, v, 0);
+    for (let j = nc & 4; j < nc; j++) store<i8>(p + <usize>j, i8x16.extract_lane_s(i8x16.swizzle(v, i8x16.splat(<i8>j)), 0));
+  }
+}
+
+function igemm2_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
-  const Np = ceil4(N);
-  const wpc = wbytes4(kind, K);
-  const bias = pw + <usize>((Np >> 2) * wpc);
+  const N8 = ceil8(N);
+  const bias = pw + <usize>((N8 * K) >> 2);
+  const mult = bias + <usize>(ceil4(N) << 2);
+  const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
+  const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  const lo2 = i32x4(-1, -1, 0, 0);
+  for (let cb = 0; cb < N8; cb += 8) {
+    const wb = pw + <usize>((cb * K) >> 2);
+    // channels past ceil4(N) read the next arrays' words: their outputs are never stored
+    const bl = v128.load(bias + (<usize>cb << 2)), bh = v128.load(bias + (<usize>cb << 2), 16);
+    const ml = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre), mh = i32x4.shl(v128.load(mult + (<usize>cb << 2), 16), pre);
+    const nc = min(8, N - cb);
+    for (let p = 0; p < n; p += 2) {
+      const rp = ROWS + (<usize>p << 2);
+      const r0 = load<usize>(rp), r1 = load<usize>(rp, 4);
+      let e0 = i32x4.splat(0), f0 = i32x4.splat(0), g0 = i32x4.splat(0), h0 = i32x4.splat(0);
+      let e1 = i32x4.splat(0), f1 = i32x4.splat(0), g1 = i32x4.splat(0), h1 = i32x4.splat(0);
+      let wp = wb;
+      for (let s = 0; s < nseg; s++) {
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so;
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);
+          const w1 = i16x8.shr_s(e, 2), w2 = i16x8.shr_s(e, 4), w3 = i16x8.shr_s(e, 6);
+          wp += 8;
+          let x = v128.load64_splat(a0 + k);
+          e0 = i32x4.add(e0, i32x4.dot_i16x8_s(x, e));
+          f0 = i32x4.add(f0, i32x4.dot_i16x8_s(x, w1));
+          g0 = i32x4.add(g0, i32x4.dot_i16x8_s(x, w2));
+          h0 = i32x4.add(h0, i32x4.dot_i16x8_s(x, w3));
+          x = v128.load64_splat(a1 + k);
+          e1 = i32x4.add(e1, i32x4.dot_i16x8_s(x, e));
+          f1 = i32x4.add(f1, i32x4.dot_i16x8_s(x, w1));
+          g1 = i32x4.add(g1, i32x4.dot_i16x8_s(x, w2));
+          h1 = i32x4.add(h1, i32x4.dot_i16x8_s(x, w3));
+        }
+      }
+      // pair sums: lanes (slot 0 k01, slot 0 k23, slot 1 k01, slot 1 k23) -> channels (2m, 2m + 1)
+      const s2 = v128.load32_splat(SUM2 + (<usize>p << 2)), t2 = v128.load32_splat(SUM2 + (<usize>p << 2), 4);
+      let q0 = i32x4.sub(e0, i32x4.shl(f0, 2)), q1 = i32x4.sub(f0, i32x4.shl(g0, 2)), q2 = i32x4.sub(g0, i32x4.shl(h0, 2));
+      let sl = i32x4.add(v128.shuffle<i32>(q0, q1, 0, 2, 4, 6), v128.shuffle<i32>(q0, q1, 1, 3, 5, 7));
+      let sh = i32x4.add(v128.shuffle<i32>(q2, h0, 0, 2, 4, 6), v128.shuffle<i32>(q2, h0, 1, 3, 5, 7));
+      sl = i32x4.add(i32x4.sub(sl, s2), bl);
+      sh = i32x4.add(i32x4.sub(sh, v128.and(s2, lo2)), bh);
+      store_lanes8(out + <usize>(p * N + cb), requant_sm_i32x4x2_i8(sl, sh, ml, mh, rnd, kq, zyv, lov, hiv), nc);
+      if (p + 1 < n) {
+        q0 = i32x4.sub(e1, i32x4.shl(f1, 2)); q1 = i32x4.sub(f1, i32x4.shl(g1, 2)); q2 = i32x4.sub(g1, i32x4.shl(h1, 2));
+        sl = i32x4.add(v128.shuffle<i32>(q0, q1, 0, 2, 4, 6), v128.shuffle<i32>(q0, q1, 1, 3, 5, 7));
+        sh = i32x4.add(v128.shuffle<i32>(q2, h1, 0, 2, 4, 6), v128.shuffle<i32>(q2, h1, 1, 3, 5, 7));
+        sl = i32x4.add(i32x4.sub(sl, t2), bl);
+        sh = i32x4.add(i32x4.sub(sh, v128.and(t2, lo2)), bh);
+        store_lanes8(out + <usize>((p + 1) * N + cb), requant_sm_i32x4x2_i8(sl, sh, ml, mh, rnd, kq, zyv, lov, hiv), nc);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- BWN (+-1 weights x int8): int16 A
+// Layout (packQbwGemm), K = T*ceil8(C), N16 = ceil16(N): u8 w[N16/16][K/4][8], 8 bytes per 16 channels x 4 k:
+// byte 4*s + k (s = 0, 1) holds channels s + 2m (m = 0..7) in bit m; a set bit is -1, a clear bit +1 (padding too:
+// it multiplies a zero activation). Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
+// SIMD form, 1 pixel x 16 channels: one widening load per step gives e = sum_{m<7} b_m 2^m - 128 b_7 as int16,
+// h_j = shr_s(e, j) (j = 1..7) drop the low bits exactly; eight dot products D0 (with e), D1..D7 (with h_j),
+// and at the end sum x b_m = D_m - 2 D_(m+1) (m < 7), sum x b_7 = -D_7, and sum x w = sum x - 2 sum x b.
+// One load and seven shifts per 64 weights, where the int8 kernel loads 64 bytes.
+
+function igemmb(v: AView, p0: i32, p1: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  fill_rows(v, p0, p1);
+  fill_sum2(v, p1 - p0, 0);
+  const o = out + <usize>(p0 * N);
+  if (ASC_FEATURE_SIMD) igemmb_simd(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+  else igemmb_portable(v, p1 - p0, N, pw, shift, zy, lo, hi, o);
+}
+
+function igemmb_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const bias = pw + <usize>((ceil16(N) * K) >> 3);
+  const mult = bias + <usize>(ceil4(N) << 2);
+  for (let c = 0; c < N; c++) {
+    const wb = pw + <usize>((c >> 4) * (K << 1) + ((c & 1) << 2));
+    const m = (c >> 1) & 7;
+    const b = load<i32>(bias + (<usize>c << 2));
+    const mu = load<i32>(mult + (<usize>c << 2));
+    for (let p = 0; p < n; p++) {
+      const ar = load<usize>(ROWS + (<usize>p << 2));
+      let acc: i32 = 0;
+      let wq = wb;
+      for (let s = 0; s < v.nseg; s++) {
+        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
+        for (let k = 0; k < v.segLen; k += 4) {
+          const aq = as + <usize>(k << 1);
+          for (let j = 0; j < 4; j++) {
+            const a = i32(load<i16>(aq + <usize>(j << 1)));
+            acc += (i32(load<u8>(wq + <usize>j)) >> m) & 1 ? -a : a;
+          }
+          wq += 8;
+        }
+      }
+      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, mu, shift, zy, lo, hi));
+    }
+  }
+}
+
+// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
+@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
+
+function igemmb_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
+  const K = v.nseg * v.segLen;
+  const N16 = ceil16(N), Np = ceil4(N);
+  const bias = pw + <usize>((N16 * K) >> 3);
   const mult = bias + <usize>(Np << 2);
   const pre = requant_sm_pre(shift), kq = shift + pre - 32, rnd = requant_sm_rnd(shift);
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
-  const one = i16x8.splat(1);
-  const M0 = i16x8(1, 2, 4, 8, 16, 32, 64, 128);
-  const M1 = i16x8(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
-  const isB = kind == KIND_B;
-  const gstep: usize = isB ? 16 : 32; // A bytes per weight group (8 or 16 k)
-  for (let cb = 0; cb < Np; cb += 4) {
-    const wb = pw + <usize>((cb >> 2) * wpc);
-    const bv = v128.load(bias + (<usize>cb << 2));
-    const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
-    const nc = min(4, N - cb);
-    for (let p = p0; p < p1; p += 4) {
-      const nr = min(4, p1 - p);
-      const r0 = rowPtr(v, p);
-      const r1 = nr > 1 ? rowPtr(v, p + 1) : r0;
-      const r2 = nr > 2 ? rowPtr(v, p + 2) : r0;
-      const r3 = nr > 3 ? rowPtr(v, p + 3) : r0;
-      let c0l = i32x4.splat(0), c0h = i32x4.splat(0), c1l = i32x4.splat(0), c1h = i32x4.splat(0);
-      let c2l = i32x4.splat(0), c2h = i32x4.splat(0), c3l = i32x4.splat(0), c3h = i32x4.splat(0);
+  for (let cb = 0; cb < N16; cb += 16) {
+    const wb = pw + <usize>((cb * K) >> 3);
+    // channels past ceil4(N) read the next arrays' words: their outputs are never stored
+    const bo = bias + (<usize>cb << 2), mo = mult + (<usize>cb << 2);
+    const nc = min(16, N - cb);
+    for (let p = 0; p < n; p++) {
+      const a0 = load<usize>(ROWS + (<usize>p << 2));
+      let d0 = i32x4.splat(0), d1 = i32x4.splat(0), d2 = i32x4.splat(0), d3 = i32x4.splat(0);
+      let d4 = i32x4.splat(0), d5 = i32x4.splat(0), d6 = i32x4.splat(0), d7 = i32x4.splat(0);
       let wp = wb;
       for (let s = 0; s < nseg; s++) {
-        const so = <usize>load<i32>(segTab + (<usize>s << 2));
-        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += gstep) {
-          if (isB) {
-            const u01 = v128.load16_splat(wp), u23 = v128.load16_splat(wp, 2);
-            wp += 4;
-            for (let st = 0; st < 2; st++) {
-              const Mx = st == 0 ? M0 : M1;
-              const wl = v128.or(i16x8.eq(v128.and(u01, Mx), Mx), one);
-              const wh = v128.or(i16x8.eq(v128.and(u23, Mx), Mx), one);
-              const ko = k + (<usize>st << 3);
-              let x = v128.load64_splat(a0 + ko);
-              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a1 + ko);
-              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a2 + ko);
-              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a3 + ko);
-              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-            }
-          } else {
-            const w = v128.load(wp);
-            wp += 16;
-            for (let st = 0; st < 4; st++) {
-              // crumbs 2*st (channels 0, 1) and 2*st + 1 (channels 2, 3)
-              const wl = i16x8.shr_s(i16x8.shl(w, 14 - 4 * st), 14);
-              const wh = i16x8.shr_s(i16x8.shl(w, 12 - 4 * st), 14);
-              const ko = k + (<usize>st << 3);
-              let x = v128.load64_splat(a0 + ko);
-              c0l = i32x4.add(c0l, i32x4.dot_i16x8_s(x, wl)); c0h = i32x4.add(c0h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a1 + ko);
-              c1l = i32x4.add(c1l, i32x4.dot_i16x8_s(x, wl)); c1h = i32x4.add(c1h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a2 + ko);
-              c2l = i32x4.add(c2l, i32x4.dot_i16x8_s(x, wl)); c2h = i32x4.add(c2h, i32x4.dot_i16x8_s(x, wh));
-              x = v128.load64_splat(a3 + ko);
-              c3l = i32x4.add(c3l, i32x4.dot_i16x8_s(x, wl)); c3h = i32x4.add(c3h, i32x4.dot_i16x8_s(x, wh));
-            }
-          }
+        const a = a0 + <usize>load<i32>(segTab + (<usize>s << 2));
+        for (let k: usize = 0; k < segBytes; k += 8) {
+          const e = v128.load8x8_s(wp);
+          wp += 8;
+          const x = v128.load64_splat(a + k);
+          d0 = i32x4.add(d0, i32x4.dot_i16x8_s(x, e));
+          d1 = i32x4.add(d1, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 1)));
+          d2 = i32x4.add(d2, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 2)));
+          d3 = i32x4.add(d3, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 3)));
+          d4 = i32x4.add(d4, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
+          d5 = i32x4.add(d5, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 5)));
+          d6 = i32x4.add(d6, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 6)));
+          d7 = i32x4.add(d7, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 7)));
         }
       }
-      const s0 = i32x4.add(i32x4.add(v128.shuffle<i32>(c0l, c0h, 0, 2, 4, 6), v128.shuffle<i32>(c0l, c0h, 1, 3, 5, 7)), bv);
-      const s1 = i32x4.add(i32x4.add(v128.shuffle<i32>(c1l, c1h, 0, 2, 4, 6), v128.shuffle<i32>(c1l, c1h, 1, 3, 5, 7)), bv);
-      const s2 = i32x4.add(i32x4.add(v128.shuffle<i32>(c2l, c2h, 0, 2, 4, 6), v128.shuffle<i32>(c2l, c2h, 1, 3, 5, 7)), bv);
-      const s3 = i32x4.add(i32x4.add(v128.shuffle<i32>(c3l, c3h, 0, 2, 4, 6), v128.shuffle<i32>(c3l, c3h, 1, 3, 5, 7)), bv);
-      store_block(out + <usize>(p * N + cb), N, nr, nc,
-        requant_sm_i32x4x2_i8(s0, s1, mv, mv, rnd, kq, zyv, lov, hiv),
-        requant_sm_i32x4x2_i8(s2, s3, mv, mv, rnd, kq, zyv, lov, hiv));
+      // sum x w = sum x - 2 sum x b, per channel pair m: sum x b_m = D_m - 2 D_(m+1), sum x b_7 = -D_7
+      const sx = v128.load32_splat(SUM2 + (<usize>p << 2));
+      const b0 = i32x4.sub(d0, i32x4.shl(d1, 1)), b1 = i32x4.sub(d1, i32x4.shl(d2, 1));
+      const b2 = i32x4.sub(d2, i32x4.shl(d3, 1)), b3 = i32x4.sub(d3, i32x4.shl(d4, 1));
+      const b4 = i32x4.sub(d4, i32x4.shl(d5, 1)), b5 = i32x4.sub(d5, i32x4.shl(d6, 1));
+      const b6 = i32x4.sub(d6, i32x4.shl(d7, 1)), b7 = i32x4.neg(d7);
+      const s0 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b0, b1), 1)), v128.load(bo));
+      const s1 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b2, b3), 1)), v128.load(bo, 16));
+      const s2 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b4, b5), 1)), v128.load(bo, 32));
+      const s3 = i32x4.add(i32x4.sub(sx, i32x4.shl(hadd(b6, b7), 1)), v128.load(bo, 48));
+      const q01 = requant_sm_i32x4x2_i8(s0, s1, i32x4.shl(v128.load(mo), pre), i32x4.shl(v128.load(mo, 16), pre), rnd, kq, zyv, lov, hiv);
+      const o = out + <usize>(p * N + cb);
+      if (nc >= 8) {
+        v128.store64_lane(o, q01, 0);
+        const q23 = requant_sm_i32x4x2_i8(s2, s3, i32x4.shl(v128.load(mo, 32), pre), i32x4.shl(v128.load(mo, 48), pre), rnd, kq, zyv, lov, hiv);
+        store_lanes8(o + 8, q23, nc - 8);
+      } else {
+        store_lanes8(o, q01, nc);
+      }
     }
   }
 }

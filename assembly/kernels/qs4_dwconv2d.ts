@@ -3,9 +3,9 @@
 //   u8    w[T][Cb]    Cb = ceil(C/2); channel c of tap t in byte t*Cb + (c >> 1), bits [4*(c&1), 4*(c&1)+4)
 //                     (element 0 in the low nibble), two's complement, values in [-8, 7]
 //   int32 bias[C], mult[C]   from byte T*Cb
-// Eight channels' weights (4 bytes) become int16 lanes with one load32_zero, a byte shuffle (each byte
-// twice), extend_low_i8x16_s, i16x8.mul by (4096, 256, ...) and i16x8.shr_s 12: the 3x3 path does it once per
-// 8-channel block (weights held in registers across the block), the other paths per use.
+// Eight channels' weights (4 bytes) become int16 lanes with one widening load, three shifts and one 16-bit
+// interleave (w4x8): the 3x3 path does it once per 8-channel block (weights held in registers across the
+// block), the other paths per use.
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
@@ -17,12 +17,13 @@ export function qs4_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
   return KH * KW * ((C + 1) >> 1) + 8 * C;
 }
 
-// Eight int4 weights (channels 2j, 2j+1 in byte j) at p as int16 lanes.
+// Eight int4 weights (channels 2j, 2j+1 in byte j) at p as int16 lanes: the four bytes sign-extended to int16
+// (one widening load of 8 bytes; the 4 past them are the next tap's or the biases', inside the layer), high
+// nibbles by shr_s 4, low by shl 12 + shr_s 12, interleaved: five instructions and no constants.
 @inline
 function w4x8(p: usize): v128 {
-  const b = v128.load32_zero(p);
-  const d = v128.shuffle<u8>(b, b, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0);
-  return i16x8.shr_s(i16x8.mul(i16x8.extend_low_i8x16_s(d), i16x8(4096, 256, 4096, 256, 4096, 256, 4096, 256)), 12);
+  const e = v128.load8x8_s(p);
+  return v128.shuffle<i16>(i16x8.shr_s(i16x8.shl(e, 12), 12), i16x8.shr_s(e, 4), 0, 8, 1, 9, 2, 10, 3, 11);
 }
 
 @inline

@@ -58,12 +58,12 @@ export class AView {
 }
 
 /** Pixels per run of the micro-kernels (the row table's length). */
-const RUN: i32 = 64;
+export const RUN: i32 = 64;
 // Row addresses of the pixels of a run, padded to a multiple of 4 with the last one.
-const ROWS: usize = memory.data((RUN + 4) << 2, 16);
+export const ROWS: usize = memory.data((RUN + 4) << 2, 16);
 
 // Fills ROWS for pixels [p0, p1), p1 - p0 <= RUN.
-function fill_rows(v: AView, p0: i32, p1: i32): void {
+export function fill_rows(v: AView, p0: i32, p1: i32): void {
   const perLine = v.perLine;
   const line = p0 / perLine;
   let col = p0 - line * perLine;

@@ -666,16 +666,17 @@ function subPackedBytes(kind: i32, N: i32, T: i32, C: i32): i32 {
 function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
   const c = n & 3;
   if (kind == 4) {
-    const b = rd_u8(base + (n >> 2) * (K << 1) + (k >> 3) * 16 + 2 * ((c & 1) * 4 + (k & 3)) + ((k >> 2) & 1));
-    return (<i32>(b >> ((c >> 1) << 2)) << 28) >> 28;
+    const b = <i32>rd_u8(base + (n >> 2) * (K << 1) + (k >> 2) * 8 + 4 * (c & 1) + (k & 3));
+    return c < 2 ? (b & 15) - 8 : (b << 24) >> 28;
   }
   if (kind == 2) {
-    const lane = <i32>rd_u16(base + (n >> 2) * K + (k >> 4) * 16 + (((c & 1) * 4 + (k & 3)) << 1));
-    const m = <i32>(((k >> 2) & 3) << 1) + <i32>(c >> 1);
-    return (lane << (30 - 2 * m)) >> 30;
+    const c8 = n & 7, m = <i32>(c8 >> 1);
+    const b = <i32>rd_u8(base + (n >> 3) * (K << 1) + (k >> 2) * 8 + 4 * (c8 & 1) + (k & 3));
+    return m < 3 ? ((b >> (m << 1)) & 3) - 2 : (b << 24) >> 30;
   }
-  const u = <i32>rd_u16(base + (n >> 2) * (K >> 1) + (k >> 3) * 4 + ((c >> 1) << 1));
-  return ((u >> <i32>(((k >> 2) & 1) * 8 + (c & 1) * 4 + (k & 3))) & 1) != 0 ? -1 : 1;
+  const c16 = n & 15;
+  const u = <i32>rd_u8(base + (n >> 4) * (K << 1) + (k >> 2) * 8 + 4 * (c16 & 1) + (k & 3));
+  return ((u >> <i32>(c16 >> 1)) & 1) != 0 ? -1 : 1;
 }
 
 // Every build must compute the same int32 accumulators: zero in the channel padding of the 4- and 2-bit layouts
@@ -683,9 +684,9 @@ function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
 // |bias| + 255 * sum |w| <= 2^31 - 1. BWN padding is +1 against a zero activation (int16 A in every build).
 function checkSubGemmValues(i: i32, kind: i32, w: u32, N: u32, T: u32, C: u32): i32 {
   const al: u32 = kind == 2 ? 15 : 7;
-  const Cp = (C + al) & ~al, K = T * Cp, Np = (N + 3) & ~3;
-  const base = weightsOff + w, tail = base + (Np * K * <u32>kind) / 8;
-  for (let n: u32 = 0; n < Np; n++) {
+  const Cp = (C + al) & ~al, K = T * Cp, Np = (N + 3) & ~3, Nw = kind == 2 ? (N + 7) & ~7 : kind == 1 ? (N + 15) & ~15 : Np; // weight rows
+  const base = weightsOff + w, tail = base + (Nw * K * <u32>kind) / 8;
+  for (let n: u32 = 0; n < Nw; n++) {
     let sum: i64 = 0, abs: i64 = 0, c: u32 = 0;
     for (let k: u32 = 0; k < K; k++) {
       const v = subWeight(kind, base, K, n, k);
@@ -695,6 +696,7 @@ function checkSubGemmValues(i: i32, kind: i32, w: u32, N: u32, T: u32, C: u32): 
       c++;
       if (c == Cp) c = 0;
     }
+    if (n >= Np) continue; // 2-bit and BWN rows past ceil4(N): weights only
     const t = tail + (n << 2);
     const bias = <i64>rd_i32(t), mult = rd_i32(t + (Np << 2)), sumw = <i64>rd_i32(t + (Np << 3));
     if (n >= N && (bias != 0 || mult != 0 || sumw != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
@@ -859,7 +861,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const C = tDim(x, 2), N = tDim(y, 2), taps = gKH * gKW;
       const kind = code == Op.Conv2dQs4 ? 4 : code == Op.Conv2dQs2 ? 2 : 1;
       const Cp = kind == 2 ? (<u64>C + 15) & ~(<u64>15) : ceil8(C);
-      const need = ceil4(N) * <u64>taps * Cp * <u64>kind / 8 + 16 * ceil4(N);
+      const need = (kind == 2 ? (<u64>N + 7) & ~(<u64>7) : kind == 1 ? (<u64>N + 15) & ~(<u64>15) : ceil4(N)) * <u64>taps * Cp * <u64>kind / 8 + 16 * ceil4(N);
       if (!weightsFit(need) || <u32>subPackedBytes(kind, <i32>N, taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       if ((e = checkSubGemmValues(i, kind, rd_u32(r + 12), N, <u32>taps, C)) != 0) return e;
       const Hp = (<u64>tDim(y, 0) - 1) * <u64>gSH + <u64>((gKH - 1) * gDH) + 1;
@@ -877,7 +879,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const K = tBytes(x), N = tDim(y, 2);
       const kind = code == Op.DenseQs4 ? 4 : code == Op.DenseQs2 ? 2 : 1;
       const Kp = kind == 2 ? (<u64>K + 15) & ~(<u64>15) : ceil8(K);
-      const need = ceil4(N) * Kp * <u64>kind / 8 + 16 * ceil4(N);
+      const need = (kind == 2 ? (<u64>N + 7) & ~(<u64>7) : kind == 1 ? (<u64>N + 15) & ~(<u64>15) : ceil4(N)) * Kp * <u64>kind / 8 + 16 * ceil4(N);
       if (!weightsFit(need) || <u32>subPackedBytes(kind, <i32>N, 1, <i32>K) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       if ((e = checkSubGemmValues(i, kind, rd_u32(r + 12), N, 1, K)) != 0) return e;
       if (Kp * 2 + 16 > <u64>tBytes(s)) return opFail(ErrorKind.Range, Field.ScratchId, i);

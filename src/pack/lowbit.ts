@@ -18,9 +18,10 @@ function checkTail(N: number, bias: Int32Array, mult: Int32Array) {
 
 /**
  * Packs an int4 conv / dense layer for qs4_conv2d / qs4_fully_connected. `w` is [N][taps][C] with values in
- * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/8][16] (K = taps*ceil8(C)); within a 16-byte
- * group, channel c (0..3) and k (0..7) sit at byte 2*((c & 1)*4 + (k & 3)) + (k >> 2), low nibble for c < 2,
- * high nibble for c >= 2; then int32 bias[Np], mult[Np], sumw[Np], sumwn[Np].
+ * [-8, 7]. Layout (assembly/kernels/qs4_conv2d.ts): u8 w[Np/4][K/4][8] (K = taps*ceil8(C)); within an 8-byte
+ * group (4 channels x 4 k), channel c (0..3) and k (0..3) sit at byte 4*(c & 1) + k: channels 0, 1 in the low
+ * nibble as w + 8 (offset binary), channels 2, 3 in the high nibble in two's complement, so weight 0 is the
+ * byte 0x08 (all padding); then int32 bias[Np], mult[Np], sumw[Np], sumwn[Np].
  */
 export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
@@ -28,7 +29,7 @@ export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bi
   const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp;
   const wBytes = (Np * K) / 2;
   const buf = new ArrayBuffer(qs4PackedBytes(N, taps, C));
-  const wq = new Uint8Array(buf, 0, wBytes);
+  const wq = new Uint8Array(buf, 0, wBytes).fill(0x08); // weight 0 in both nibbles (all padding)
   const tail = new Int32Array(buf, wBytes, 4 * Np);
   for (let n = 0; n < N; n++) {
     let sum = 0, sumNeg = 0;
@@ -37,9 +38,9 @@ export function packQs4Gemm(w: Int8Array, N: number, taps: number, C: number, bi
       if (v < -8 || v > 7) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; int4 weights must be in [-8, 7]`);
       const k = t * Cp + c;
       const c4 = n & 3;
-      const byte = (n >> 2) * K * 2 + (k >> 3) * 16 + 2 * ((c4 & 1) * 4 + (k & 3)) + ((k >> 2) & 1);
-      const sh = c4 >= 2 ? 4 : 0;
-      wq[byte] |= (v & 15) << sh;
+      const byte = (n >> 2) * K * 2 + (k >> 2) * 8 + 4 * (c4 & 1) + (k & 3);
+      if (c4 < 2) wq[byte] = (wq[byte] & 0xf0) | (v + 8);
+      else wq[byte] = (wq[byte] & 0x0f) | ((v & 15) << 4);
       sum += v;
       if (v < 0) sumNeg -= v;
     }
@@ -75,26 +76,27 @@ export function packQs4Depthwise(w: Int8Array, C: number, KH: number, KW: number
   return out;
 }
 
-const ceil128 = (n: number) => Math.ceil(n / 128) * 128;
+const ceil64 = (n: number) => Math.ceil(n / 64) * 64;
 
-/** Bytes of a packed binary (XNOR) conv layer (assembly/kernels/qb1_conv2d.ts). */
+/** Bytes of a packed binary (XNOR) conv layer (assembly/kernels/qb1_conv2d.ts): 8*Np*Kw + 8*Np + 2*T*Np. */
 export function qb1PackedBytes(N: number, T: number, C: number): number {
   const Np = ceil4(N);
-  return Np * (ceil128(T * C) / 8) + 8 * Np + 2 * T * Np;
+  return Np * (ceil64(T * C) / 8) + 8 * Np + 2 * T * Np;
 }
 
 /**
  * Packs a binary conv layer for qb1_conv2d. `w` is [N][T][C] with values +1 or -1 (T = KH*KW taps ordered ky, kx);
  * `bias` int32 [N] in accumulator units (of the +-1 dot product), `mult` int32 [N] (the per-channel scale alpha
- * folded into the requantization multiplier). Checks the kernel's intermediate widths: T <= 64 taps (padding
- * masks); popcounts add up in u8 lanes over at most 31 chunks of 128 bits (<= 248) before each reduction to
- * int32, so any K below 2^31 bits is exact.
+ * folded into the requantization multiplier). Layout: u64 words w[Np/4][Kw][4] (Kw = ceil(K/64)), word i of
+ * channel n at index ((n >> 2)*Kw + i)*4 + (n & 3), bit k of the channel in word k >> 6, bit k & 63 (set = +1);
+ * then int32 bias[Np], mult[Np], u16 popw[T][Np]. Checks the kernel's widths: T <= 64 taps (padding masks),
+ * K below 2^31 bits (int32 accumulators).
  */
 export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * T * C) throw new QwmPackError(`weights: expected ${N * T * C} values (N=${N}, taps=${T}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
   if (T > 64) throw new QwmPackError(`binary conv: ${T} taps; at most 64 (padding masks are 64-bit)`);
-  const Kp = ceil128(T * C), Kb = Kp / 8, Np = ceil4(N);
+  const Kp = ceil64(T * C), Kb = Kp / 8, Kw = Kp / 64, Np = ceil4(N);
   if (Kp >= 2 ** 31) throw new QwmPackError(`binary conv: K = ${T * C} bits; below 2^31 (int32 accumulators)`);
   if (C > 65535) throw new QwmPackError(`binary conv: C = ${C}; at most 65535 (u16 per-tap weight popcounts)`);
   for (let n = 0; n < N; n++) if (Math.abs(bias[n]) + T * C > 2 ** 31 - 1) throw new QwmPackError(`bias ${bias[n]} at channel ${n}: |bias| + K exceeds the int32 accumulator`);
@@ -109,7 +111,8 @@ export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias:
         if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
         if (v === 1) {
           const k = t * C + c;
-          out[n * Kb + (k >> 3)] |= 1 << (k & 7);
+          const word = ((n >> 2) * Kw + (k >> 6)) * 4 + (n & 3);
+          out[word * 8 + ((k & 63) >> 3)] |= 1 << (k & 7);
           pop++;
         }
       }
@@ -123,16 +126,14 @@ export function packQb1Conv(w: Int8Array, N: number, T: number, C: number, bias:
 
 const ceil16 = (n: number) => (n + 15) & ~15;
 
-/** Bytes of a packed BWN layer (qbw_conv2d): Np*K/8 + 16*Np with K = taps*ceil8(C). */
+/** Bytes of a packed BWN layer (qbw_conv2d): ceil16(N)*K/8 + 16*ceil4(N) with K = taps*ceil8(C). */
 export function qbwPackedBytes(N: number, taps: number, C: number): number {
-  const Np = ceil4(N);
-  return (Np * taps * ceil8(C)) / 8 + 16 * Np;
+  return (ceil16(N) * taps * ceil8(C)) / 8 + 16 * ceil4(N);
 }
 
-/** Bytes of a packed 2-bit layer (qs2_conv2d): Np*K/4 + 16*Np with K = taps*ceil16(C). */
+/** Bytes of a packed 2-bit layer (qs2_conv2d): ceil8(N)*K/4 + 16*ceil4(N) with K = taps*ceil16(C). */
 export function qs2PackedBytes(N: number, taps: number, C: number): number {
-  const Np = ceil4(N);
-  return (Np * taps * ceil16(C)) / 4 + 16 * Np;
+  return (ceil8(N) * taps * ceil16(C)) / 4 + 16 * ceil4(N);
 }
 
 function packTail(buf: ArrayBuffer, off: number, N: number, bias: Int32Array, mult: Int32Array, sumw: number[]) {
@@ -143,14 +144,14 @@ function packTail(buf: ArrayBuffer, off: number, N: number, bias: Int32Array, mu
 
 /**
  * Packs a BWN layer (binary +-1 weights x int8 activations) for qbw_conv2d / qbw_fully_connected. `w` is
- * [N][taps][C] of +1 / -1. Per 4 channels and 8 k (K = taps*ceil8(C)): 4 bytes, a little-endian u16 for
- * channels (0, 1) then one for (2, 3); channel c, k at bit 8*(k >> 2) + (c & 1)*4 + (k & 3); a set bit is -1
- * (the sign bit), a clear bit +1 (padding too: it multiplies a zero activation). Then int32 bias, mult, sumw, 0.
+ * [N][taps][C] of +1 / -1. Per 16 channels and 4 k (K = taps*ceil8(C), rows padded to ceil16(N)): 8 bytes;
+ * channel c (0..15), k (0..3) at byte 4*(c & 1) + k, bit c >> 1; a set bit is -1, a clear bit +1 (padding too:
+ * it multiplies a zero activation). Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
  */
 export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
-  const Np = ceil4(N), Cp = ceil8(C), K = taps * Cp, wBytes = (Np * K) / 8;
+  const Cp = ceil8(C), K = taps * Cp, wBytes = (ceil16(N) * K) / 8;
   const buf = new ArrayBuffer(qbwPackedBytes(N, taps, C));
   const wq = new Uint8Array(buf, 0, wBytes);
   const sumw: number[] = [];
@@ -161,9 +162,8 @@ export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bi
       if (v !== 1 && v !== -1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; binary weights must be +1 or -1`);
       sum += v;
       if (v === 1) continue;
-      const k = t * Cp + c, c4 = n & 3;
-      const bit = 8 * ((k >> 2) & 1) + (c4 & 1) * 4 + (k & 3);
-      wq[(n >> 2) * (K >> 1) + (k >> 3) * 4 + (c4 >> 1) * 2 + (bit >> 3)] |= 1 << (bit & 7);
+      const k = t * Cp + c, c16 = n & 15;
+      wq[(n >> 4) * K * 2 + (k >> 2) * 8 + 4 * (c16 & 1) + (k & 3)] |= 1 << (c16 >> 1);
     }
     sumw.push(sum);
   }
@@ -173,17 +173,17 @@ export function packQbwGemm(w: Int8Array, N: number, taps: number, C: number, bi
 
 /**
  * Packs a 2-bit layer for qs2_conv2d / qs2_fully_connected: values in [-2, 1] (the uniform 4-level grid), or
- * {-1, 0, 1} for ternary (TWN) weights: the two bit-planes (nonzero, sign) interleaved bit by bit, which is the
- * same 2-bit two's complement code. Per 4 channels and 16 k (K = taps*ceil16(C)): 16 bytes = eight LE int16
- * lanes; channel c, k at lane j = (c & 1)*4 + (k & 3), crumb m = 2*(k >> 2) + (c >> 1), bits [2m, 2m+2) of the
- * lane. Then int32 bias, mult, sumw, 0.
+ * {-1, 0, 1} for ternary (TWN) weights. Per 8 channels and 4 k (K = taps*ceil16(C), rows padded to ceil8(N)):
+ * 8 bytes; channel c (0..7), k (0..3) at byte 4*(c & 1) + k, crumb m = c >> 1 (bits [2m, 2m+2)); crumbs 0..2
+ * hold w + 2 (offset binary), crumb 3 w in two's complement, so weight 0 is the byte 0x2a (all padding).
+ * Then int32 bias, mult, sumw, 0 for ceil4(N) channels.
  */
 export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bias: Int32Array, mult: Int32Array): Uint8Array {
   if (w.length !== N * taps * C) throw new QwmPackError(`weights: expected ${N * taps * C} values (N=${N}, taps=${taps}, C=${C}), got ${w.length}`);
   checkTail(N, bias, mult);
-  const Np = ceil4(N), Cp = ceil16(C), K = taps * Cp, wBytes = (Np * K) / 4;
+  const Cp = ceil16(C), K = taps * Cp, wBytes = (ceil8(N) * K) / 4;
   const buf = new ArrayBuffer(qs2PackedBytes(N, taps, C));
-  const wq = new Uint8Array(buf, 0, wBytes);
+  const wq = new Uint8Array(buf, 0, wBytes).fill(0x2a);
   const sumw: number[] = [];
   for (let n = 0; n < N; n++) {
     let sum = 0;
@@ -191,10 +191,9 @@ export function packQs2Gemm(w: Int8Array, N: number, taps: number, C: number, bi
       const v = w[(n * taps + t) * C + c];
       if (v < -2 || v > 1) throw new QwmPackError(`weights: value ${v} at [${n}][${t}][${c}]; 2-bit weights must be in [-2, 1]`);
       sum += v;
-      const k = t * Cp + c, c4 = n & 3;
-      const j = (c4 & 1) * 4 + (k & 3), m = 2 * ((k >> 2) & 3) + (c4 >> 1);
-      const bitpos = 2 * m;
-      wq[(n >> 2) * K + (k >> 4) * 16 + 2 * j + (bitpos >> 3)] |= (v & 3) << (bitpos & 7);
+      const k = t * Cp + c, c8 = n & 7, m = c8 >> 1;
+      const at = (n >> 3) * K * 2 + (k >> 2) * 8 + 4 * (c8 & 1) + (k & 3);
+      wq[at] = (wq[at] & ~(3 << (2 * m))) | (((m < 3 ? v + 2 : v) & 3) << (2 * m));
     }
     sumw.push(sum);
   }

@@ -131,11 +131,16 @@ function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
   if (name !== "2-bit" || !op.weights) return name;
   const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
   const base = q.sections.find((s) => s.id === Section.Weights)!.offset + op.weights.offset;
-  // GEMM layouts end with 16 bytes per padded channel, depthwise ones with 8 per channel (bias, mult)
-  const wBytes = op.weights.bytes - (op.op === Op.DwConv2dQs2 ? 8 * y.shape[2] : 16 * Np);
+  // GEMM layouts end with 16 bytes per padded channel, depthwise ones with 8 per channel (bias, mult).
+  // Depthwise: every crumb in two's complement (-2 is 2); GEMM: crumbs 0..2 hold w + 2 (-2 is 0), crumb 3 two's
+  // complement (-2 is 2) (docs/format.md).
+  const dw = op.op === Op.DwConv2dQs2;
+  const wBytes = op.weights.bytes - (dw ? 8 * y.shape[2] : 16 * Np);
   for (let i = 0; i < wBytes; i++) {
     const b = q.raw[base + i];
-    for (let j = 0; j < 8; j += 2) if (((b >> j) & 3) === 2) return "2-bit uniform [-2, 1] per-channel";
+    const minus2 = dw ? ((b & 3) === 2 || ((b >> 2) & 3) === 2 || ((b >> 4) & 3) === 2 || (b >> 6) === 2)
+      : ((b & 3) === 0 || ((b >> 2) & 3) === 0 || ((b >> 4) & 3) === 0 || (b >> 6) === 2);
+    if (minus2) return "2-bit uniform [-2, 1] per-channel";
   }
   return "ternary {-1, 0, 1} per-channel";
 }
