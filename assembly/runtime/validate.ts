@@ -776,25 +776,29 @@ function checkQlutValues(i: i32, w: u32, N: u32, T: u32, C: u32, bits: u32, entr
   return 0;
 }
 
+/** Byte holding bit k of channel n in a packed binary conv layer: u64 words w[Np/4][Kw][4] (qb1_conv2d.ts). */
+@inline function qb1Byte(base: u32, n: u32, k: u32, Kw: u32): u32 {
+  return base + (((((n >> 2) * Kw + (k >> 6)) << 2) + (n & 3)) << 3) + ((k & 63) >> 3);
+}
+
 /**
  * Packed binary conv / dense layer (qb1_conv2d.ts): weight bits zero past K and in the padding rows, popw equal to
  * each tap's number of +1 weights, mult in [0, 2^31), padding rows' tail zero, and |bias| + K <= 2^31 - 1 (the
  * +-1 dot product lies in [-K, K]).
  */
 function checkQb1Values(i: i32, w: u32, N: u32, T: u32, C: u32): i32 {
-  const K = T * C, Kb = ((K + 127) >> 7) << 4, Np = (N + 3) & ~3;
+  const K = T * C, Kw = (K + 63) >> 6, Kb = Kw << 3, Np = (N + 3) & ~3;
   const base = weightsOff + w, bias = base + Np * Kb, mult = bias + (Np << 2), popw = mult + (Np << 2);
   for (let n: u32 = 0; n < Np; n++) {
-    const row = base + n * Kb;
     for (let t: u32 = 0; t < T; t++) {
       let pop: u32 = 0;
-      if (n < N) for (let c: u32 = 0; c < C; c++) { const k = t * C + c; pop += (rd_u8(row + (k >> 3)) >> (k & 7)) & 1; }
+      if (n < N) for (let c: u32 = 0; c < C; c++) { const k = t * C + c; pop += (rd_u8(qb1Byte(base, n, k, Kw)) >> (k & 7)) & 1; }
       if (<u32>rd_u16(popw + ((t * Np + n) << 1)) != pop) return opFail(ErrorKind.Range, Field.WeightValues, i);
     }
     // bits past K (and every bit of a padding row) are zero
-    const k0: u32 = n < N ? K : 0;
-    if ((k0 & 7) != 0 && (rd_u8(row + (k0 >> 3)) >> (k0 & 7)) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
-    for (let b: u32 = (k0 + 7) >> 3; b < Kb; b++) if (rd_u8(row + b) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    for (let k: u32 = n < N ? K : 0; k < Kw << 6; k++) {
+      if (((rd_u8(qb1Byte(base, n, k, Kw)) >> (k & 7)) & 1) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    }
     const bv = <i64>rd_i32(bias + (n << 2)), m = rd_i32(mult + (n << 2));
     if (n >= N && (bv != 0 || m != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
     if (m < 0 || (bv < 0 ? -bv : bv) + <i64>K > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
@@ -950,9 +954,8 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
         if (gKH * gKW > 64) return opFail(ErrorKind.Range, Field.Param, i);
       }
       const C = tDim(x, 2), N = tDim(y, 2), taps = <u32>(gKH * gKW);
-      // K = taps * C < 2^22 bits; row bytes ceil128(K) / 8; the popcounts sum in u8 lanes over <= 31 chunks
-      // (<= 248) before each reduction to int32, whatever K (qb1_conv2d.ts)
-      const K = <u64>taps * <u64>C, Kb = ((K + 127) >> 7) << 4;
+      // K = taps * C < 2^22 bits; row bytes ceil64(K) / 8; 64-bit popcounts summed in int32 (qb1_conv2d.ts)
+      const K = <u64>taps * <u64>C, Kb = ((K + 63) >> 6) << 3;
       const need = ceil4(N) * Kb + 8 * ceil4(N) + 2 * <u64>taps * ceil4(N);
       if (!weightsFit(need) || <u32>qb1_packed_bytes(<i32>N, <i32>taps, <i32>C) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       if ((e = checkQb1Values(i, rd_u32(r + 12), N, taps, C)) != 0) return e;
