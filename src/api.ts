@@ -172,7 +172,8 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   if (budget) {
     const ls = weightLayers(g);
     const fixed: Record<string, number> = (opts.keepEnds ?? true) && ls.length ? { [ls[0].name]: 8, [ls[ls.length - 1].name]: 8 } : {};
-    const table = { ...await measureSensitivity(g, qg, split.val, { wasm: wasmModule, onProgress: opts.onProgress }), calibrationImages: px.length, calibration: method };
+    // every width with a kernel: the knapsack takes a binary layer where it costs less than a 2-bit one
+    const table = { ...await measureSensitivity(g, qg, split.val, { bits: [8, 4, 2, 1], wasm: wasmModule, onProgress: opts.onProgress }), calibrationImages: px.length, calibration: method };
     const choice = chooseBits(table, {
       sizeBudgetBytes: opts.sizeBudgetKiB === undefined ? undefined : opts.sizeBudgetKiB * 1024, avgBits: opts.avgBits, fixed: { ...fixed, ...opts.bitsPerLayer },
     });
