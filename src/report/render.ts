@@ -167,14 +167,17 @@ function histogramChart(h: ReportHistogram, i: number): string {
   h.counts.forEach((c, k) => {
     if (c > 0) parts.push(`<rect class="hbar" x="${n2(L + k * bw)}" y="${n2(Y(c))}" width="${n2(Math.max(0.6, bw - 0.4))}" height="${n2(H - B - Y(c))}"/>`);
   });
-  if (h.levels.length <= 64) for (const v of h.levels) parts.push(`<line class="level" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
+  // the grid: a line per level; a rug of ticks along the axis where lines would fill the plot (int8) or where
+  // each channel has its own table (per-channel codebooks: the union of the tables)
+  const rug = h.levels.length > 64 || !!h.perChannel;
+  for (const v of h.levels) parts.push(rug ? `<line class="level rug" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${H - B - 6}" y2="${H - B}"/>` : `<line class="level" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
   parts.push(`<line class="clip" x1="${n2(c0)}" x2="${n2(c0)}" y1="${T}" y2="${H - B}"/><line class="clip" x1="${n2(c1)}" x2="${n2(c1)}" y1="${T}" y2="${H - B}"/>`,
     `<line class="axisline" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`);
   for (const v of ticks(h.lo, h.hi, 6)) parts.push(`<text class="tick" x="${n2(X(v))}" y="${H - B + 13}" text-anchor="middle">${+v.toPrecision(3)}</text>`);
   parts.push(`<text class="tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">weight / channel scale (steps)</text>`,
     `<text class="tick" x="${L - 4}" y="${T + 8}" text-anchor="end">${cmax}</text>`);
   return `<figure class="hist" data-layer="${esc(h.layer)}"><svg id="chart-hist-${i}" class="chart chart-hist" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="weights of ${esc(h.layer)} with the quantization grid">${parts.join("")}</svg>` +
-    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.levels.length} levels` +
+    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.perChannel ? `per-channel tables of ${h.perChannel.levels} levels (${h.levels.length} distinct over ${h.perChannel.channels} channels)` : `${h.levels.length} levels`}` +
     ` [${h.clip[0]}, ${h.clip[1]}], clipped <span data-v="${h.clipped}">${fmt.pct(h.clipped)}</span>, RMS error <span data-v="${h.rmsError}">${h.rmsError.toFixed(3)}</span> steps</figcaption></figure>`;
 }
 
@@ -189,7 +192,7 @@ function metricsTable(cs: ReportConfig[]): string {
   const rows = cs.map((c) => {
     const head = `<td>${esc(c.label)}</td><td class="opts">${esc(c.options)}${c.calibration ? `<br><span class="calib">calibration: ${esc(c.calibration)}</span>` : ""}</td>`;
     if (c.status !== "ok" || !c.eval) {
-      return `<tr data-config="${esc(c.id)}" data-status="${c.status}" class="${c.status}">${head}<td colspan="11" class="why">${c.status === "unavailable" ? "not available in this build" : "failed"}: ${esc(c.why ?? "")}</td></tr>`;
+      return `<tr data-config="${esc(c.id)}" data-status="${c.status}" class="${c.status}">${head}<td colspan="11" class="why">failed: ${esc(c.why ?? "")}</td></tr>`;
     }
     const e = c.eval;
     return `<tr data-config="${esc(c.id)}" data-status="ok"${front.has(c.id) ? ' class="front"' : ""}>${head}` +
@@ -246,7 +249,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .note{color:#555}p.unavailable{background:#fff8e1;border:1px solid #f0d98c;padding:8px 10px}
 .wide{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border-bottom:1px solid #e5e5e5;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f4f4;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.front td:first-child{font-weight:600}tr.unavailable td,tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
+tr.front td:first-child{font-weight:600}tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
 td.shape,td.scheme{white-space:nowrap}th.bits{font-size:11px;font-weight:500;max-width:64px}tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .grid{stroke:#eee}.frame{fill:none;stroke:#bbb}.axisline{stroke:#888}.tick{fill:#555;font-size:10.5px}.axis{fill:#333;font-size:12px}
@@ -254,7 +257,7 @@ svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .point circle{fill:#fff;stroke:#777;stroke-width:1.5}.point.on-front circle{fill:#d7301f;stroke:#8c1d12}.point text{fill:#333;font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}.point .val{fill:#666}
 .leader{stroke:#aaa}.legend .on{fill:#d7301f;stroke:#8c1d12}.legend .off{fill:#fff;stroke:#777;stroke-width:1.5}.legend text{fill:#333}
 .hists{display:flex;flex-wrap:wrap;gap:10px 18px}figure.hist{margin:0;width:360px}figcaption{font-size:11.5px;color:#444}
-.hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
+.hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.level.rug{opacity:.9}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin:0 0 0 16px;color:#444}
 @media print{body{max-width:none;padding:0}.wide{overflow:visible}nav{display:none}section{break-inside:avoid-page}figure.hist{break-inside:avoid}}
 `;
@@ -262,7 +265,7 @@ dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin:0 0 0 16px;color:#44
 /** The report as one HTML document. */
 export function renderReport(r: ReportData): string {
   const ok = evaluated(r.configs);
-  const unavailable = r.configs.filter((c) => c.status !== "ok");
+  const failed = r.configs.filter((c) => c.status !== "ok");
   const detailCfg = r.detail ? r.configs.find((c) => c.id === r.detail!.configId) : undefined;
   const sens = r.sensitivity;
   const json = JSON.stringify(r).replace(/</g, "\\u003c");
@@ -281,12 +284,12 @@ ${tradeoffChart(r.configs)}</section>
 <section id="metrics"><h2>Evaluation metrics</h2>
 <p class="note">The figures <code>qwasm eval --json</code> prints for each configuration's model on the same images (latency is measured in each run, so it differs between runs).</p>
 ${metricsTable(r.configs)}
-${unavailable.length ? `<p class="note">${unavailable.length} configuration${unavailable.length > 1 ? "s" : ""} not evaluated: see the rows marked "not available in this build" or "failed".</p>` : ""}</section>
+${failed.length ? `<p class="note">${failed.length} configuration${failed.length > 1 ? "s" : ""} failed: see the rows marked "failed".</p>` : ""}</section>
 <section id="sensitivity"><h2>Layer sensitivity by bit width</h2>
-${sens.available ? `<p class="note">Each layer quantized alone at each weight width, the rest of the model in float: the KL divergence of the outputs from the float model's (bars) and the top-1 agreement with it.</p>${sensitivityChart(sens)}${sensitivityTable(sens)}`
+${sens.available ? `<p class="note">Each conv / dense layer quantized alone at each weight width, every other layer at int8 (W8A8): the KL divergence of the outputs from the float model's (bars; at 8 bits it is the all-int8 network's) and the top-1 agreement with it${sens.heldOutImages ? `, on ${fmt.int(sens.heldOutImages)} held-out calibration images` : ""}.</p>${sensitivityChart(sens)}${sensitivityTable(sens)}`
     : `<p class="unavailable" id="sensitivity-unavailable">Sensitivity analysis not available: ${esc(sens.why)}</p>`}</section>
 <section id="weights"><h2>Weights and the quantization grid${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
-${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's scale, so that the representable levels (red lines; not drawn beyond 64 levels) sit at the same places for every channel; outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
+${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's step (its scale; binary XNOR: mean |w|), so that the representable levels (red lines; k-means and power-of-two: the table entries) sit at the same places for every channel; where lines would fill the plot (int8) or each channel has its own codebook, the levels are a rug of ticks on the axis; outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
     : `<p class="note">No quantized configuration to draw.</p>`}</section>
 <section id="layers"><h2>Per-layer table${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
 ${r.detail ? `<p class="note">The ops of the .qwm (as <code>qwasm inspect</code> lists them); the last columns give each evaluated configuration's weight bits per layer.</p>${layerTable(r.detail.layers, r.configs)}` : `<p class="note">No quantized configuration to tabulate.</p>`}</section>
@@ -297,6 +300,7 @@ ${r.detail ? `<p class="note">The ops of the .qwm (as <code>qwasm inspect</code>
 <dt>MACs, BOPs</dt><dd>Multiply-accumulates per image; bit operations BOPs = Σ over layers of MACs × weight bits × activation bits.</dd>
 <dt>peak arena bytes</dt><dd>The memory the runtime plans for activations and scratch (peak memory besides the weights).</dd>
 <dt>latency / image</dt><dd>Mean time per image of the evaluation run on the SIMD build in batches of 64 (one thread).</dd>
+<dt>repairs, mixed, k-means, pow2</dt><dd>CLE: cross-layer equalization; BC: bias correction; MSE clip: weight clipping range by MSE search; AdaRound: learned rounding, with the iterations per channel its options give; mixed: bits per layer chosen by sensitivity for that average weight width; k-means: a codebook per channel; pow2: sign and power-of-two levels.</dd>
 <dt>Pareto front</dt><dd>The configurations that no other configuration beats on both model size and top-1 accuracy.</dd>
 </dl></section>
 <script type="application/json" id="report-data">${json}</script>
