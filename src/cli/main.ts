@@ -44,10 +44,12 @@ Usage:
   qwasm bench M.qwm [--batch N] [--data DATA [--limit N]] [--json]
   qwasm export-c M.qwm --out model.h [--name qwm_model]   (the model as a 16-byte aligned C array, for wasm2c hosts)
   qwasm report MODEL.onnx --calib DATA --data DATA --out report.html [--configs ID,ID,...] [--limit N]
-                 [--detail ID] [--save-models DIR] [--sensitivity-bits 8,4,2,1] [--calibration ...] [--calib-size N]
+                 [--detail ID] [--save-models DIR] [--sensitivity-bits 8,4,2,1] [--held-out N] [--calibration ...] [--calib-size N]
                  [--mean a,b,c --std a,b,c] [--labels FILE] [--labels-file FILE] [--json]
                  (one self-contained HTML file: accuracy vs size with the Pareto front, metrics, layer
-                 sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md)
+                 sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md;
+                 the --held-out N (default 256) calibration images after --calib-size score the sensitivity
+                 and the mixed-precision search)
                  configurations: ${CONFIGS.map((c) => c.id).join(", ")}
   qwasm finetune MODEL.onnx --data DATA --out M.qwm [--test DATA] [--weights 4|2|1|8|32] [--acts 4|3|2|1|8|32]
                  [--method lsq|pact|dorefa|ste|ste-clip|xnor|twn|ttq|reg|inq] [--bn] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
@@ -109,7 +111,7 @@ const ALLOWED: Record<string, string[]> = {
   classify: ["top", "json"],
   bench: ["batch", "json", "iterations", "data", "limit", "labels-file"],
   "export-c": ["out", "name", "json"],
-  report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "calibration", "calib-size",
+  report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "held-out", "calibration", "calib-size",
     "mean", "std", "labels", "labels-file", "json"],
   finetune: TRAIN_FLAGS,
   train: TRAIN_FLAGS,
@@ -396,12 +398,13 @@ async function run(a: Args): Promise<void> {
       const saveDir = str(a, "save-models");
       const bytes = readFile(model, "model");
       // the images after the first calibSize are the held-out ones of the sensitivity analysis and the mixed search
-      const calib = readDataset(calibPath, { limit: calibSize + 256 });
+      const heldOut = int(a, "held-out", 8) ?? 256;
+      const calib = readDataset(calibPath, { limit: calibSize + heldOut });
       const data = readDataset(dataPath, { limit, labelsFile: str(a, "labels-file") });
       if (saveDir) mkdirSync(saveDir, { recursive: true });
       const saved: Record<string, string> = {};
       const r = await collectReport(bytes, {
-        calib, data, configs: specs, limit, detail, sensitivityBits: sensBits,
+        calib, data, configs: specs, limit, detail, sensitivityBits: sensBits, sensitivityHeldOut: heldOut,
         base: { calibration: calibration as any, calibSize, preprocess: preprocessFlags(a), labels },
         modelName: basename(model),
         onModel: saveDir ? (id, qwm) => { const p = join(saveDir, `${id}.qwm`); writeFileAtomic(p, qwm); saved[id] = p; } : undefined,
