@@ -102,7 +102,12 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   for (const id of ["tradeoff", "metrics", "sensitivity", "weights", "layers", "definitions"]) assert.ok(html.includes(`<section id="${id}">`), id);
   for (const id of ["chart-tradeoff", "metrics-table", "chart-sensitivity", "sensitivity-table", "chart-hist-0", "layer-table"]) assert.ok(html.includes(`id="${id}"`), id);
   const charts = svgs(html);
-  assert.is(charts.length, 3, "trade-off, sensitivity, one histogram");
+  assert.is(charts.length, 4, "trade-off, its zoom, sensitivity, one histogram");
+  // the zoom: the configurations within 5 points of the best top-1 (W4A8 worse at 80% and W2A8 are not), the same front
+  const zoom = charts.find((c) => c.includes('id="chart-tradeoff-zoom"'))!;
+  assert.equal([...zoom.matchAll(/<g class="point[^"]*" data-config="([^"]+)"/g)].map((m) => m[1]).sort(), ["fp32", "w4a8", "w8a8"]);
+  assert.equal([...zoom.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort(), ["fp32", "w4a8", "w8a8"]);
+  assert.match(html, /The 3 configurations within 5 points of the best top-1, closer:/);
   for (const s of charts) assert.is(wellFormedXml(s), undefined, s.slice(0, 80));
   // escaping: the names with markup in them appear as text
   assert.ok(html.includes("tiny &lt;net&gt; &amp; co") && !html.includes("tiny <net>"));
@@ -139,7 +144,7 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   assert.match(html, /<th>bytes at 4 bits<\/th>/);
   assert.ok(/<tr data-layer="\/fc\/Gemm">.*data-v="704">704<\/td>/.test(html));
   // histogram: 15 level lines for a 4-bit uniform grid
-  assert.is(charts[2].match(/class="level"/g)!.length, 15);
+  assert.is(charts[3].match(/class="level"/g)!.length, 15);
 });
 
 test("renderer: Pareto front equals a brute-force check on random and tied points; the chart and table mark the same", () => {
@@ -157,11 +162,12 @@ test("renderer: Pareto front equals a brute-force check on random and tied point
   const ok = r.configs.filter((c) => c.eval);
   const expected = brute(ok.map((c) => ({ size: c.eval!.model_bytes, accuracy: c.eval!.accuracy }))).map((i) => ok[i].id).sort();
   assert.equal(expected, ["fp32", "w2a8", "w4a8", "w8a8"], "the fixture's front (W4A8 worse is dominated by W4A8)");
-  const onChart = [...html.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort();
+  const main = svgs(html).find((c) => c.includes('id="chart-tradeoff"'))!;
+  const onChart = [...main.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort();
   const inTable = [...html.matchAll(/<tr data-config="([^"]+)" data-status="ok" class="front">/g)].map((m) => m[1]).sort();
   assert.equal(onChart, expected);
   assert.equal(inTable, expected);
-  assert.is([...html.matchAll(/<g class="point/g)].length, ok.length, "one point per evaluated configuration");
+  assert.is([...main.matchAll(/<g class="point/g)].length, ok.length, "one point per evaluated configuration");
 });
 
 test("renderer: without sensitivity, without a detail, without any evaluated configuration, it says so", () => {
@@ -262,7 +268,7 @@ test("weight histogram: every representation on its real grid (uniform 2-bit, te
   const hx = check("XNOR", xnor, alpha, () => [-1, 1]);
   assert.equal([hx.bits, hx.format], [1, "xnor"]);
   // the renderer: a line per level for shared grids, a rug of ticks for per-channel tables
-  const html = (h: ReturnType<typeof weightHistogram>) => { const r = fixture(); r.detail!.histograms = [h]; return svgs(renderReport(r))[2]; };
+  const html = (h: ReturnType<typeof weightHistogram>) => { const r = fixture(); r.detail!.histograms = [h]; return svgs(renderReport(r)).find((c) => c.includes('id="chart-hist-0"'))!; };
   assert.is(html(hx).match(/class="level"/g)!.length, 2);
   assert.is(html(weightHistogram(n, quantizeWeightsPow2(w, N, 3))).match(/class="level"/g)!.length, 7);
   assert.is(html(hk).match(/class="level rug"/g)!.length, hk.levels.length);

@@ -65,8 +65,16 @@ function logTicks(lo: number, hi: number): number[] {
 // ---------------------------------------------------------------------------------------------------------
 // Charts
 
-function tradeoffChart(cs: ReportConfig[]): string {
-  const ok = evaluated(cs);
+/** Top-1 points within which the zoomed chart shows the configurations nearest the best one. */
+const ZOOM_POINTS = 5;
+
+/**
+ * Accuracy against size, the Pareto front marked. `zoom`: only the configurations within ZOOM_POINTS of the
+ * best top-1 (the front among them is the whole front's part: whatever dominates one of them is as accurate).
+ */
+function tradeoffChart(cs: ReportConfig[], zoom = false): string {
+  let ok = evaluated(cs);
+  if (zoom) { const best = Math.max(...ok.map((c) => c.eval.accuracy)); ok = ok.filter((c) => c.eval.accuracy >= best - ZOOM_POINTS / 100); }
   if (ok.length === 0) return `<p class="note">No configuration was evaluated.</p>`;
   const W = 760, H = 430, L = 64, R = 170, T = 20, B = 52;
   const pts = ok.map((c) => ({ size: c.eval.model_bytes / 1024, accuracy: c.eval.accuracy, c }));
@@ -121,7 +129,7 @@ function tradeoffChart(cs: ReportConfig[]): string {
   parts.push(`<g class="legend"><circle class="on" cx="${lx}" cy="${T + 10}" r="5.5"/><text x="${lx + 10}" y="${T + 14}">on the Pareto front</text>` +
     `<circle class="off" cx="${lx}" cy="${T + 30}" r="4.5"/><text x="${lx + 10}" y="${T + 34}">dominated</text>` +
     `<line class="front" x1="${lx - 6}" x2="${lx + 6}" y1="${T + 50}" y2="${T + 50}"/><text x="${lx + 10}" y="${T + 54}">front</text></g>`);
-  return `<svg id="chart-tradeoff" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="top-1 accuracy against model size">${parts.join("")}</svg>`;
+  return `<svg id="chart-tradeoff${zoom ? "-zoom" : ""}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="top-1 accuracy against model size${zoom ? `, the configurations within ${ZOOM_POINTS} points of the best` : ""}">${parts.join("")}</svg>`;
 }
 
 function sensitivityChart(s: ReportSensitivity & { available: true }): string {
@@ -262,6 +270,15 @@ dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin:0 0 0 16px;color:#44
 @media print{body{max-width:none;padding:0}.wide{overflow:visible}nav{display:none}section{break-inside:avoid-page}figure.hist{break-inside:avoid}}
 `;
 
+/** The zoomed chart, when some configurations lie more than ZOOM_POINTS below the best and at least two within. */
+function zoomed(cs: ReportConfig[]): string {
+  const ok = evaluated(cs);
+  if (ok.length === 0) return "";
+  const best = Math.max(...ok.map((c) => c.eval.accuracy)), near = ok.filter((c) => c.eval.accuracy >= best - ZOOM_POINTS / 100).length;
+  if (near < 2 || near === ok.length) return "";
+  return `<p class="note">The ${near} configurations within ${ZOOM_POINTS} points of the best top-1, closer:</p>${tradeoffChart(cs, true)}`;
+}
+
 /** The report as one HTML document. */
 export function renderReport(r: ReportData): string {
   const ok = evaluated(r.configs);
@@ -280,7 +297,8 @@ ${ok.length} of ${r.configs.length} configurations evaluated. Made by ${esc(r.to
 <nav><a href="#tradeoff">accuracy vs size</a><a href="#metrics">metrics</a><a href="#sensitivity">sensitivity</a><a href="#weights">weights</a><a href="#layers">layers</a><a href="#definitions">definitions</a></nav></header>
 <section id="tradeoff"><h2>Accuracy against model size</h2>
 <p class="note">Every evaluated configuration; filled points are on the Pareto front (no other configuration is at least as small and at least as accurate), joined by the dashed staircase.</p>
-${tradeoffChart(r.configs)}</section>
+${tradeoffChart(r.configs)}
+${zoomed(r.configs)}</section>
 <section id="metrics"><h2>Evaluation metrics</h2>
 <p class="note">The figures <code>qwasm eval --json</code> prints for each configuration's model on the same images (latency is measured in each run, so it differs between runs).</p>
 ${metricsTable(r.configs)}
