@@ -13,7 +13,7 @@ import { join } from "node:path";
 import seedrandom from "seedrandom";
 import { ROOT, testIf } from "./helpers/tools.ts";
 import { haveFashion } from "./helpers/fashion.ts";
-import { loadOnnx, type EvalReport } from "../src/api.ts";
+import { loadOnnx, quantize, type EvalReport } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
 import { quantizeWeightsKmeans, quantizeWeightsLowBit, quantizeWeightsPow2 } from "../src/quantize/lowbit.ts";
 import {
@@ -339,6 +339,25 @@ testIf(haveFashion(), "collector: the sensitivity analysis's table reaches the r
     const html = renderReport(r);
     assert.is((html.match(/<rect class="bar"/g) ?? []).length, 2);
     assert.match(html, /<tr data-config="w5a8" data-status="failed" class="failed">/);
+    // binary XNOR layers from quantize(): the grid is +-alpha (mean |w| of the channel), not the dot product's scales
+    const x = await quantize(onnx, { calib, weightBits: 1, actBits: 1, calibration: "minmax", calibSize: 16, preprocess: { mean: [0.286], std: [0.353] } });
+    let xnors = 0;
+    for (const n of x.graph.nodes) {
+      if (n.op !== "conv" && n.op !== "dense") continue;
+      const lw = x.quantized.weights.get(n.name)!, h = weightHistogram(n, lw);
+      if (!lw.xnor) { assert.equal([h.format, h.bits], ["uniform", 8], n.name); continue; }
+      xnors++;
+      assert.equal([h.format, h.bits, h.levels, h.clip], ["xnor", 1, [-1, 1], [-1, 1]], n.name);
+      const per = n.weight.length / n.outChannels;
+      let se = 0;
+      for (let c = 0; c < n.outChannels; c++) {
+        const row = Array.from(n.weight.subarray(c * per, (c + 1) * per)), alpha = row.reduce((a, v) => a + Math.abs(v), 0) / per;
+        assert.ok(Math.abs(alpha - lw.scales[c]) > 1e-6 * alpha || alpha === 0, `${n.name}: the scales are not alpha`);
+        row.forEach((v, i) => { se += (v / alpha - lw.q[c * per + i]) ** 2; });
+      }
+      assert.ok(Math.abs(h.rmsError - Math.sqrt(se / n.weight.length)) < 1e-9, `${n.name}: RMS error in steps of alpha`);
+    }
+    assert.ok(xnors >= 3, `${xnors} XNOR layers`);
     const failing: SensitivityFn = async () => { throw new Error("out of calibration images"); };
     const r2 = await collectReport(onnx, { calib, data, configs: [], sensitivity: failing, base: { preprocess: { mean: [0.286], std: [0.353] } } });
     assert.equal(r2.sensitivity, { available: false, why: "the analysis failed: out of calibration images" });
