@@ -140,6 +140,9 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   assert.is(bars.length, 6);
   const top = bars.reduce((a, b) => (+b[4] < +a[4] ? b : a));
   assert.equal([top[1], top[2]], ["/stem/Conv", "2"]);
+  // KL over more than two decades: a log axis, the bars still ordered as their KL
+  assert.match(html, /KL\(fp32 ‖ quantized\), log scale/);
+  for (const a of bars) for (const b of bars) if (+a[3] < +b[3]) assert.ok(+a[4] > +b[4], `${a[1]}@${a[2]} below ${b[1]}@${b[2]}`);
   // the sensitivity table: bytes per width where the provider gives them
   assert.match(html, /<th>bytes at 4 bits<\/th>/);
   assert.ok(/<tr data-layer="\/fc\/Gemm">.*data-v="704">704<\/td>/.test(html));

@@ -136,10 +136,20 @@ function sensitivityChart(s: ReportSensitivity & { available: true }): string {
   const bits = [...s.bits].sort((a, b) => b - a);
   const W = 760, H = 300, L = 64, R = 20, T = 30, B = 70;
   const vals = s.layers.flatMap((l) => bits.map((b) => l.perBits[b]?.kl ?? 0));
-  const ymax = Math.max(1e-9, ...vals) * 1.1;
-  const tk = ticks(0, ymax, 5);
-  const top = Math.max(ymax, tk[tk.length - 1]);
-  const Y = (v: number) => T + (1 - v / top) * (H - T - B);
+  // KL spans decades between 8 and 1 bits: a log axis when the positive values span more than two of them
+  const pos = vals.filter((v) => v > 0);
+  const log = pos.length > 0 && Math.max(...pos) / Math.min(...pos) > 100;
+  let Y: (v: number) => number, tk: number[];
+  if (log) {
+    const e0 = Math.floor(Math.log10(Math.min(...pos))), e1 = Math.ceil(Math.log10(Math.max(...pos)));
+    tk = Array.from({ length: e1 - e0 + 1 }, (_, i) => 10 ** (e0 + i));
+    Y = (v: number) => T + (1 - (Math.log10(Math.max(v, 10 ** e0)) - e0) / Math.max(1, e1 - e0)) * (H - T - B);
+  } else {
+    const ymax = Math.max(1e-9, ...vals) * 1.1;
+    tk = ticks(0, ymax, 5);
+    const top = Math.max(ymax, tk[tk.length - 1]);
+    Y = (v: number) => T + (1 - v / top) * (H - T - B);
+  }
   const gw = (W - L - R) / Math.max(1, s.layers.length), bw = Math.min(22, (gw * 0.8) / bits.length);
   const parts: string[] = [];
   for (const v of tk) parts.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${n2(Y(v))}" y2="${n2(Y(v))}"/><text class="tick" x="${L - 6}" y="${n2(Y(v) + 4)}" text-anchor="end">${+v.toPrecision(3)}</text>`);
@@ -156,7 +166,7 @@ function sensitivityChart(s: ReportSensitivity & { available: true }): string {
     parts.push(`<text class="tick" transform="translate(${n2(cx)} ${H - B + 12}) rotate(30)" text-anchor="start">${esc(l.name.length > 18 ? l.name.slice(0, 17) + "…" : l.name)}</text>`);
   });
   parts.push(`<line class="axisline" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`,
-    `<text class="axis" transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">KL(fp32 ‖ quantized)</text>`);
+    `<text class="axis" transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">KL(fp32 ‖ quantized)${log ? ", log scale" : ""}</text>`);
   bits.forEach((b, k) => parts.push(`<rect x="${L + 10 + k * 90}" y="8" width="12" height="12" fill="${bitColor(b)}"/><text x="${L + 26 + k * 90}" y="18">${b}-bit weights</text>`));
   return `<svg id="chart-sensitivity" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="per-layer sensitivity by bit width">${parts.join("")}</svg>`;
 }
