@@ -248,7 +248,7 @@ test("weight histogram: every representation on its real grid (uniform 2-bit, te
   const tableOf = (c: number) => [...new Set(km.codebook!.tables.subarray(c * E, (c + 1) * E))].sort((x, y) => x - y);
   assert.ok(new Set(Array.from({ length: N }, (_, c) => tableOf(c).join())).size > 1, "the channels' tables differ");
   const hk = check("k-means per channel", km, (c) => km.scales[c], tableOf);
-  assert.equal(hk.perChannel, { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => tableOf(c).length)) });
+  assert.equal(hk.perChannel, { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => tableOf(c).length)), channel0: tableOf(0) });
   assert.is(hk.format, "kmeans");
   // the real grid of channel 1 is its table times its scale: the weights round to those values
   for (let i = per; i < 2 * per; i++) {
@@ -275,7 +275,8 @@ test("weight histogram: every representation on its real grid (uniform 2-bit, te
   assert.is(html(hx).match(/class="level"/g)!.length, 2);
   assert.is(html(weightHistogram(n, quantizeWeightsPow2(w, N, 3))).match(/class="level"/g)!.length, 7);
   assert.is(html(hk).match(/class="level rug"/g)!.length, hk.levels.length);
-  assert.match(renderReport({ ...fixture(), detail: { ...fixture().detail!, histograms: [hk] } }), new RegExp(`per-channel tables of ${hk.perChannel!.levels} levels \\(${hk.levels.length} distinct over ${N} channels\\)`));
+  assert.is(html(hk).match(/class="level channel0"/g)!.length, tableOf(0).length);
+  assert.match(renderReport({ ...fixture(), detail: { ...fixture().detail!, histograms: [hk] } }), new RegExp(`per-channel tables of ${hk.perChannel!.levels} levels \\(${hk.levels.length} distinct over ${N} channels; lines: channel 0's\\)`));
 });
 
 test("configurations: the list is data, QuantizeOptions as they are, covering what the issue names", () => {

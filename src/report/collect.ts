@@ -169,7 +169,7 @@ export function weightHistogram(n: Extract<Node, { op: "conv" | "dense" }>, lw: 
   return {
     layer: n.name, op: n.op === "conv" ? (n.groups !== 1 ? "depthwise conv" : `conv ${n.kernel[0]}x${n.kernel[1]}`) : "dense",
     bits: grid.bits, format: grid.format, weights: x.length, lo: a, hi: b, counts, levels, clip, clipped: clipped / x.length, rmsError: Math.sqrt(se / x.length),
-    ...(grid.perChannel ? { perChannel: { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => grid.levels(c).length)) } } : {}),
+    ...(grid.perChannel ? { perChannel: { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => grid.levels(c).length)), channel0: grid.levels(0) } } : {}),
   };
 }
 

@@ -188,14 +188,16 @@ function histogramChart(h: ReportHistogram, i: number): string {
   // the grid: a line per level; a rug of ticks along the axis where lines would fill the plot (int8) or where
   // each channel has its own table (per-channel codebooks: the union of the tables)
   const rug = h.levels.length > 64 || !!h.perChannel;
+  // (per-channel codebooks: channel 0's table drawn as lines too, to show one channel's real grid)
   for (const v of h.levels) parts.push(rug ? `<line class="level rug" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${H - B - 6}" y2="${H - B}"/>` : `<line class="level" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
+  for (const v of h.perChannel?.channel0 ?? []) parts.push(`<line class="level channel0" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
   parts.push(`<line class="clip" x1="${n2(c0)}" x2="${n2(c0)}" y1="${T}" y2="${H - B}"/><line class="clip" x1="${n2(c1)}" x2="${n2(c1)}" y1="${T}" y2="${H - B}"/>`,
     `<line class="axisline" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`);
   for (const v of ticks(h.lo, h.hi, 6)) parts.push(`<text class="tick" x="${n2(X(v))}" y="${H - B + 13}" text-anchor="middle">${+v.toPrecision(3)}</text>`);
   parts.push(`<text class="tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">weight / channel scale (steps)</text>`,
     `<text class="tick" x="${L - 4}" y="${T + 8}" text-anchor="end">${cmax}</text>`);
   return `<figure class="hist" data-layer="${esc(h.layer)}"><svg id="chart-hist-${i}" class="chart chart-hist" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="weights of ${esc(h.layer)} with the quantization grid">${parts.join("")}</svg>` +
-    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.perChannel ? `per-channel tables of ${h.perChannel.levels} levels (${h.levels.length} distinct over ${h.perChannel.channels} channels)` : `${h.levels.length} levels`}` +
+    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.perChannel ? `per-channel tables of ${h.perChannel.levels} levels (${h.levels.length} distinct over ${h.perChannel.channels} channels; lines: channel 0's)` : `${h.levels.length} levels`}` +
     ` [${h.clip[0]}, ${h.clip[1]}], clipped <span data-v="${h.clipped}">${fmt.pct(h.clipped)}</span>, RMS error <span data-v="${h.rmsError}">${h.rmsError.toFixed(3)}</span> steps</figcaption></figure>`;
 }
 
@@ -317,7 +319,7 @@ ${failed.length ? `<p class="note">${failed.length} configuration${failed.length
 ${sens.available ? `<p class="note">Each conv / dense layer quantized alone at each weight width, every other layer at int8 (W8A8): the KL divergence of the outputs from the float model's (bars; at 8 bits it is the all-int8 network's) and the top-1 agreement with it${sens.heldOutImages ? `, on ${fmt.int(sens.heldOutImages)} held-out calibration images` : ""}.</p>${sensitivityChart(sens)}${sensitivityTable(sens)}`
     : `<p class="unavailable" id="sensitivity-unavailable">Sensitivity analysis not available: ${esc(sens.why)}</p>`}</section>
 <section id="weights"><h2>Weights and the quantization grid${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
-${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's step (its scale; binary XNOR: mean |w|), so that the representable levels (red lines; k-means and power-of-two: the table entries) sit at the same places for every channel; where lines would fill the plot (int8) or each channel has its own codebook, the levels are a rug of ticks on the axis; outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
+${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's step (its scale; binary XNOR: mean |w|), so that the representable levels (red lines; k-means and power-of-two: the table entries) sit at the same places for every channel; where lines would fill the plot (int8) or each channel has its own codebook, the levels are a rug of ticks on the axis (per-channel codebooks: the lines are channel 0's table); outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
     : `<p class="note">No quantized configuration to draw.</p>`}</section>
 <section id="layers"><h2>Per-layer table${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
 ${r.detail ? `<p class="note">The ops of the .qwm (as <code>qwasm inspect</code> lists them); the last columns give each evaluated configuration's weight bits per layer.</p>${layerTable(r.detail.layers, r.configs)}` : `<p class="note">No quantized configuration to tabulate.</p>`}</section>

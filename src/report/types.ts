@@ -55,8 +55,8 @@ export interface ReportHistogram {
   counts: number[];
   /** Representable levels, in steps (integers; k-means / power-of-two: the table entries, the union of the channels' tables). */
   levels: number[];
-  /** Per-channel codebooks: each channel has its own table of at most `levels` entries. */
-  perChannel?: { channels: number; levels: number };
+  /** Per-channel codebooks: each channel has its own table of at most `levels` entries; channel 0's, in steps. */
+  perChannel?: { channels: number; levels: number; channel0: number[] };
   clip: [number, number];
   /** Fraction of weights more than half a step beyond their channel's outermost levels. */
   clipped: number;
