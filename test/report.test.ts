@@ -1,6 +1,7 @@
 // The quantization report (issue 14): the renderer on fixed data (sections, Pareto front against a brute-force
-// check, well-formed SVG, escaping, no network), the collector's plumbing (configurations gated by what this
-// build implements, the sensitivity provider), `qwasm report` errors, and the end to end run: a report for the
+// check, well-formed SVG, escaping, no network), the weight histograms on every representation's grid, the
+// collector's plumbing (the configurations, the sensitivity analysis, a failing one), `qwasm report` errors,
+// and the end to end run: a report with repairs, mixed, k-means, power-of-two and the sensitivity for the
 // bundled model whose every figure equals `qwasm eval --json` on the same .qwm, opened in Debian Chromium
 // (playwright-core), checked in the rendered page, and a screenshot saved under test-results/.
 import { test } from "uvu";
@@ -12,11 +13,11 @@ import { join } from "node:path";
 import seedrandom from "seedrandom";
 import { ROOT, testIf } from "./helpers/tools.ts";
 import { haveFashion } from "./helpers/fashion.ts";
-import { loadOnnx, type EvalReport } from "../src/api.ts";
+import { loadOnnx, quantize, type EvalReport } from "../src/api.ts";
 import { readDataset } from "../src/data/index.ts";
-import { applyLowBit } from "../src/quantize/lowbit.ts";
+import { quantizeWeightsKmeans, quantizeWeightsLowBit, quantizeWeightsPow2 } from "../src/quantize/lowbit.ts";
 import {
-  collectReport, CONFIGS, fmt, IMPLEMENTED_OPTIONS, paretoFront, renderReport, selectConfigs, unavailableReason, weightHistogram,
+  collectReport, CONFIGS, fmt, paretoFront, REPORT_ADAROUND_ITERATIONS, renderReport, selectConfigs, weightHistogram,
   type ReportData, type SensitivityFn,
 } from "../src/report/index.ts";
 
@@ -53,7 +54,7 @@ function fixture(): ReportData {
       { id: "w4a8", label: "W4A8", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.88, 34974), layerBits: [8, 4], calibration: "minmax" },
       { id: "w4x", label: "W4A8 worse", group: "uniform", options: "weightBits: 4", status: "ok", eval: ev(0.80, 40000), layerBits: [8, 4] },
       { id: "w2a8", label: "W2A8 <b>", group: "uniform", options: "weightBits: 2", status: "ok", eval: ev(0.51, 22323), layerBits: [8, 2] },
-      { id: "kmeans-w4", label: "W4A8 k-means", group: "k-means", options: "weightBits: 4, weightFormat: kmeans", status: "unavailable", why: "--weight-format kmeans is not implemented yet" },
+      { id: "kmeans-w4", label: "W4A8 k-means", group: "k-means", options: "weightBits: 4, weightFormat: kmeans", status: "failed", why: "codebook of <3> entries" },
       { id: "w1a8", label: "W1A8 binary", group: "uniform", options: "weightBits: 1", status: "failed", why: "weights too coarse" },
     ],
     detail: {
@@ -101,7 +102,12 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   for (const id of ["tradeoff", "metrics", "sensitivity", "weights", "layers", "definitions"]) assert.ok(html.includes(`<section id="${id}">`), id);
   for (const id of ["chart-tradeoff", "metrics-table", "chart-sensitivity", "sensitivity-table", "chart-hist-0", "layer-table"]) assert.ok(html.includes(`id="${id}"`), id);
   const charts = svgs(html);
-  assert.is(charts.length, 3, "trade-off, sensitivity, one histogram");
+  assert.is(charts.length, 4, "trade-off, its zoom, sensitivity, one histogram");
+  // the zoom: the configurations within 5 points of the best top-1 (W4A8 worse at 80% and W2A8 are not), the same front
+  const zoom = charts.find((c) => c.includes('id="chart-tradeoff-zoom"'))!;
+  assert.equal([...zoom.matchAll(/<g class="point[^"]*" data-config="([^"]+)"/g)].map((m) => m[1]).sort(), ["fp32", "w4a8", "w8a8"]);
+  assert.equal([...zoom.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort(), ["fp32", "w4a8", "w8a8"]);
+  assert.match(html, /The 3 configurations within 5 points of the best top-1, closer:/);
   for (const s of charts) assert.is(wellFormedXml(s), undefined, s.slice(0, 80));
   // escaping: the names with markup in them appear as text
   assert.ok(html.includes("tiny &lt;net&gt; &amp; co") && !html.includes("tiny <net>"));
@@ -116,7 +122,7 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   assert.not.ok(json.includes("<"), "'<' is escaped in the JSON block");
   // rows: evaluated ones with their figures, the others with the reason
   const row = (id: string) => new RegExp(`<tr data-config="${id}"[^>]*>([\\s\\S]*?)</tr>`).exec(html)![1];
-  assert.match(row("kmeans-w4"), /not available in this build: --weight-format kmeans is not implemented yet/);
+  assert.match(row("kmeans-w4"), /failed: codebook of &lt;3&gt; entries/);
   assert.match(row("w1a8"), /failed: weights too coarse/);
   assert.match(row("w4a8"), /<span class="calib">calibration: minmax<\/span>/);
   for (const c of r.configs.filter((c) => c.eval)) {
@@ -134,11 +140,14 @@ test("renderer: every section, every configuration, well-formed SVG, escaped tex
   assert.is(bars.length, 6);
   const top = bars.reduce((a, b) => (+b[4] < +a[4] ? b : a));
   assert.equal([top[1], top[2]], ["/stem/Conv", "2"]);
+  // KL over more than two decades: a log axis, the bars still ordered as their KL
+  assert.match(html, /KL\(fp32 ‖ quantized\), log scale/);
+  for (const a of bars) for (const b of bars) if (+a[3] < +b[3]) assert.ok(+a[4] > +b[4], `${a[1]}@${a[2]} below ${b[1]}@${b[2]}`);
   // the sensitivity table: bytes per width where the provider gives them
   assert.match(html, /<th>bytes at 4 bits<\/th>/);
   assert.ok(/<tr data-layer="\/fc\/Gemm">.*data-v="704">704<\/td>/.test(html));
   // histogram: 15 level lines for a 4-bit uniform grid
-  assert.is(charts[2].match(/class="level"/g)!.length, 15);
+  assert.is(charts[3].match(/class="level"/g)!.length, 15);
 });
 
 test("renderer: Pareto front equals a brute-force check on random and tied points; the chart and table mark the same", () => {
@@ -156,11 +165,12 @@ test("renderer: Pareto front equals a brute-force check on random and tied point
   const ok = r.configs.filter((c) => c.eval);
   const expected = brute(ok.map((c) => ({ size: c.eval!.model_bytes, accuracy: c.eval!.accuracy }))).map((i) => ok[i].id).sort();
   assert.equal(expected, ["fp32", "w2a8", "w4a8", "w8a8"], "the fixture's front (W4A8 worse is dominated by W4A8)");
-  const onChart = [...html.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort();
+  const main = svgs(html).find((c) => c.includes('id="chart-tradeoff"'))!;
+  const onChart = [...main.matchAll(/<g class="point on-front" data-config="([^"]+)"/g)].map((m) => m[1]).sort();
   const inTable = [...html.matchAll(/<tr data-config="([^"]+)" data-status="ok" class="front">/g)].map((m) => m[1]).sort();
   assert.equal(onChart, expected);
   assert.equal(inTable, expected);
-  assert.is([...html.matchAll(/<g class="point/g)].length, ok.length, "one point per evaluated configuration");
+  assert.is([...main.matchAll(/<g class="point/g)].length, ok.length, "one point per evaluated configuration");
 });
 
 test("renderer: without sensitivity, without a detail, without any evaluated configuration, it says so", () => {
@@ -198,67 +208,160 @@ test("weight histogram: counts every weight, levels of the representation, clipp
   assert.is(weightHistogram(n, { q: Int8Array.from(q), scales }).levels.length, 255, "int8: [-127, 127]");
 });
 
-test("configurations: the list is data; each runs or says why this build cannot run it", () => {
+test("weight histogram: every representation on its real grid (uniform 2-bit, ternary, BWN, k-means per channel and per layer, power-of-two, XNOR)", () => {
+  const rng = seedrandom("hist");
+  const N = 4, per = 72;
+  // Laplacian-ish weights, a different spread per channel
+  const w = Float32Array.from({ length: N * per }, (_, i) => (0.05 + 0.05 * Math.floor(i / per)) * Math.log(rng() + 1e-9) * (rng() < 0.5 ? -1 : 1));
+  const n = { op: "conv" as const, name: "c", input: "x", output: "y", weight: w, bias: new Float32Array(N), outChannels: N, kernel: [3, 3], groups: 1, act: "none" } as any;
+  /** The grid in real units of channel c, from the quantizer's own output: every q of the channel is one of them. */
+  const check = (label: string, lw: Parameters<typeof weightHistogram>[1], step: (c: number) => number, levels: (c: number) => number[]) => {
+    const h = weightHistogram(n, lw);
+    assert.is(h.counts.reduce((x, y) => x + y, 0), w.length, label);
+    const all = [...new Set(Array.from({ length: N }, (_, c) => levels(c)).flat())].sort((x, y) => x - y);
+    assert.equal(h.levels, all, `${label}: levels`);
+    assert.equal(h.clip, [all[0], all[all.length - 1]], label);
+    let se = 0, out = 0;
+    for (let c = 0; c < N; c++) {
+      const lv = levels(c);
+      for (let i = c * per; i < (c + 1) * per; i++) {
+        assert.ok(lv.includes(lw.q[i]), `${label}: q[${i}] = ${lw.q[i]} on channel ${c}'s grid`);
+        const x = w[i] / step(c);
+        se += (x - lw.q[i]) ** 2;
+        if (x < lv[0] - 0.5 || x > lv[lv.length - 1] + 0.5) out++;
+      }
+    }
+    assert.ok(Math.abs(h.rmsError - Math.sqrt(se / w.length)) < 1e-9, `${label}: RMS error ${h.rmsError}`);
+    assert.is(h.clipped, out / w.length, `${label}: clipped`);
+    return h;
+  };
+  const u2 = quantizeWeightsLowBit(w, N, 2);
+  check("uniform 2-bit", u2, (c) => u2.scales[c], () => [-2, -1, 0, 1]);
+  const t = quantizeWeightsLowBit(w, N, 2, "ternary");
+  assert.is(check("ternary", t, (c) => t.scales[c], () => [-1, 0, 1]).format, "ternary");
+  const bwn = quantizeWeightsLowBit(w, N, 1);
+  const hb = check("BWN", bwn, (c) => bwn.scales[c], () => [-1, 1]);
+  assert.equal([hb.bits, hb.format], [1, "binary"]);
+  // k-means per channel: each channel's own table (q holds the table values, the int8 levels of codebook.tables)
+  const km = quantizeWeightsKmeans(w, N, 3);
+  const E = km.codebook!.entries;
+  const tableOf = (c: number) => [...new Set(km.codebook!.tables.subarray(c * E, (c + 1) * E))].sort((x, y) => x - y);
+  assert.ok(new Set(Array.from({ length: N }, (_, c) => tableOf(c).join())).size > 1, "the channels' tables differ");
+  const hk = check("k-means per channel", km, (c) => km.scales[c], tableOf);
+  assert.equal(hk.perChannel, { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => tableOf(c).length)), channel0: tableOf(0) });
+  assert.is(hk.format, "kmeans");
+  // the real grid of channel 1 is its table times its scale: the weights round to those values
+  for (let i = per; i < 2 * per; i++) {
+    const real = tableOf(1).map((v) => v * km.scales[1]);
+    assert.ok(real.some((r) => Math.abs(r - km.q[i] * km.scales[1]) < 1e-12));
+  }
+  const kl = quantizeWeightsKmeans(w, N, 3, "per-layer");
+  const layerTable = [...new Set(kl.codebook!.tables.subarray(0, kl.codebook!.entries))].sort((x, y) => x - y);
+  assert.is(check("k-means per layer", kl, (c) => kl.scales[c], () => layerTable).perChannel, undefined);
+  for (const bits of [3, 4]) {
+    const p2 = quantizeWeightsPow2(w, N, bits);
+    const table = bits === 3 ? [-4, -2, -1, 0, 1, 2, 4] : [-64, -32, -16, -8, -4, -2, -1, 0, 1, 2, 4, 8, 16, 32, 64];
+    const hp = check(`pow2 ${bits}-bit`, p2, (c) => p2.scales[c], () => table);
+    assert.equal([hp.bits, hp.format, hp.clipped], [bits, "pow2", 0], "max-abs power-of-two scales clip nothing");
+  }
+  // XNOR: the scales are the dot product's (alpha times the input's fit); the step is alpha = mean |w|
+  const alpha = (c: number) => Array.from(w.subarray(c * per, (c + 1) * per)).reduce((x, v) => x + Math.abs(v), 0) / per;
+  const xq = Int8Array.from(w, (v) => (v < 0 ? -1 : 1));
+  const xnor = { q: xq, scales: Float32Array.from({ length: N }, (_, c) => alpha(c) * 0.37), bits: 1, format: "xnor", xnor: { threshold: 0, biasOffset: new Float32Array(N) } };
+  const hx = check("XNOR", xnor, alpha, () => [-1, 1]);
+  assert.equal([hx.bits, hx.format], [1, "xnor"]);
+  // the renderer: a line per level for shared grids, a rug of ticks for per-channel tables
+  const html = (h: ReturnType<typeof weightHistogram>) => { const r = fixture(); r.detail!.histograms = [h]; return svgs(renderReport(r)).find((c) => c.includes('id="chart-hist-0"'))!; };
+  assert.is(html(hx).match(/class="level"/g)!.length, 2);
+  assert.is(html(weightHistogram(n, quantizeWeightsPow2(w, N, 3))).match(/class="level"/g)!.length, 7);
+  assert.is(html(hk).match(/class="level rug"/g)!.length, hk.levels.length);
+  assert.is(html(hk).match(/class="level channel0"/g)!.length, tableOf(0).length);
+  assert.match(renderReport({ ...fixture(), detail: { ...fixture().detail!, histograms: [hk] } }), new RegExp(`per-channel tables of ${hk.perChannel!.levels} levels \\(${hk.levels.length} distinct over ${N} channels; lines: channel 0's\\)`));
+});
+
+test("configurations: the list is data, QuantizeOptions as they are, covering what the issue names", () => {
   const ids = CONFIGS.map((c) => c.id);
   assert.is(new Set(ids).size, ids.length, "unique ids");
-  for (const id of ["fp32", "w8a8", "w4a8", "w2a8", "w4a8-repairs", "mixed-avg4", "kmeans-w4", "pow2-w4"]) assert.ok(ids.includes(id), id);
-  for (const id of ["fp32", "w8a8", "w4a8", "w2a8", "w2a8-ternary", "w1a8"]) assert.is(unavailableReason(CONFIGS.find((c) => c.id === id)!), undefined, id);
-  // the repairs / mixed options: not available until implemented (quantize() would ignore them silently)
+  for (const id of ["fp32", "w8a8", "w4a8", "w4a8-cle", "w4a8-bc", "w4a8-mse", "w4a8-adaround", "w4a8-repairs", "mixed-avg4.5", "mixed-avg4",
+    "kmeans-w4", "kmeans-w3", "pow2-w4", "pow2-w3", "w2a8", "w2a8-ternary", "w1a8", "w1a1"]) assert.ok(ids.includes(id), id);
+  // only options quantize() knows (a misspelt one would be ignored silently)
+  const known = ["weightBits", "weightFormat", "actBits", "cle", "biasCorrection", "adaround", "weightClip", "avgBits", "sizeBudgetKiB", "bitsPerLayer", "codebook"];
   for (const c of CONFIGS) {
-    if (c.options === "fp32") continue;
-    const named = ["cle", "biasCorrection", "adaround", "weightClip", "avgBits", "sizeBudgetKiB", "bitsPerLayer"].filter((k) => k in (c.options as object));
-    const missing = named.filter((k) => !IMPLEMENTED_OPTIONS.has(k as any));
-    const why = unavailableReason(c);
-    if (missing.length) {
-      assert.match(why ?? "", /^QuantizeOptions .* (is|are) not implemented$/, c.id);
-      for (const k of missing) assert.ok(why!.includes(k), `${c.id}: ${k}`);
-    }
-    // k-means / pow2: exactly when the low-bit quantizer refuses the format
-    const f = (c.options as { weightFormat?: string }).weightFormat;
-    if (!missing.length && (f === "kmeans" || f === "pow2")) {
-      let refused: string | undefined;
-      try {
-        applyLowBit({ nodes: [{ op: "dense", name: "p", input: "x", output: "y", weight: new Float32Array(16).fill(0.5), bias: new Float32Array(2), outChannels: 2, act: "none" }] } as any,
-          { act: new Map(), weights: new Map() }, { bits: (c.options as any).weightBits, format: f, keepEnds: false });
-      } catch (e) { refused = (e as Error).message; }
-      assert.is(why, refused, c.id);
-    }
+    assert.ok(c.label.length <= 18, `${c.id}: a short label`);
+    if (c.options !== "fp32") for (const k of Object.keys(c.options)) assert.ok(known.includes(k), `${c.id}: ${k}`);
   }
+  const all = CONFIGS.find((c) => c.id === "w4a8-repairs")!.options as Record<string, unknown>;
+  assert.equal([all.cle, all.biasCorrection, all.weightClip, all.adaround], [true, true, "mse", { iterations: REPORT_ADAROUND_ITERATIONS }]);
+  assert.ok(REPORT_ADAROUND_ITERATIONS <= 200, "AdaRound kept short in the report");
   assert.equal(selectConfigs(["w4a8", "fp32"]).map((c) => c.id), ["fp32", "w4a8"], "in the list's order");
   assert.throws(() => selectConfigs(["w4a8", "w5a8"]), /unknown configuration 'w5a8' \(known: fp32, w8a8/);
 });
 
-testIf(haveFashion(), "collector: a sensitivity provider's layers reach the report; a failing one is reported, not fatal",
+testIf(haveFashion(), "collector: the sensitivity analysis's table reaches the report; a failing configuration or analysis is reported, not fatal; codebook histograms",
   "needs the bundled model and models/data", async () => {
     const onnx = new Uint8Array(readFileSync(join(ROOT, MODEL)));
-    const calib = readDataset(join(ROOT, CALIB), { limit: 16 }), data = readDataset(join(ROOT, TEST), { limit: 64 });
-    const calls: { bits: number[]; n: number }[] = [];
+    const calib = readDataset(join(ROOT, CALIB), { limit: 48 }), data = readDataset(join(ROOT, TEST), { limit: 64 });
+    const calls: { bits?: number[]; n: number; calibSize?: number; heldOutSize?: number }[] = [];
     const fake: SensitivityFn = async (_onnx, o) => {
-      calls.push({ bits: o.bits, n: o.calib.images.length });
-      return { layers: [{ name: "/stem/stem.0/Conv", op: "conv", params: 240, perBits: Object.fromEntries(o.bits.map((b) => [b, { kl: 1 / b, top1Agreement: 1 - 1 / (4 * b) }])) }] };
+      calls.push({ bits: o.bits, n: o.calib.images.length, calibSize: o.calibSize, heldOutSize: o.heldOutSize });
+      const bits = [...new Set([8, ...o.bits!])].sort((x, y) => y - x);
+      return { bits, heldOutImages: 7, layers: [{ name: "/stem/stem.0/Conv", op: "conv", params: 240, bytesAtBits: { 8: 400, 4: 256 }, storedBitsAtBits: { 8: 8, 4: 4 }, perBits: Object.fromEntries(bits.map((b) => [b, { kl: 1 / b, top1Agreement: 1 - 1 / (4 * b) }])) }] };
     };
     const steps: string[] = [];
+    const bad = { id: "w5a8", label: "W5A8", group: "uniform", options: { weightBits: 5 } };
     const r = await collectReport(onnx, {
-      calib, data, configs: selectConfigs(["w8a8", "w4a8-cle-bc"]), sensitivity: fake, sensitivityBits: [8, 4],
+      calib, data, configs: [...selectConfigs(["w8a8", "w4a8-bc", "kmeans-w4"]), bad], sensitivity: fake, sensitivityBits: [4], sensitivityHeldOut: 16, detail: "kmeans-w4",
       base: { calibration: "minmax", calibSize: 16, preprocess: { mean: [0.286], std: [0.353] } }, onProgress: (d, t, w) => steps.push(`${d}/${t} ${w}`),
     });
-    assert.equal(calls, [{ bits: [8, 4], n: 16 }]);
-    assert.ok(r.sensitivity.available);
-    assert.equal(r.sensitivity.available && r.sensitivity.layers[0].perBits[4], { kl: 0.25, top1Agreement: 0.9375 });
-    assert.is(r.configs[0].status, "ok");
-    assert.is(r.configs[1].status, IMPLEMENTED_OPTIONS.has("cle") && IMPLEMENTED_OPTIONS.has("biasCorrection") ? "ok" : "unavailable");
-    assert.is(r.detail?.configId, "w8a8", "the first quantized configuration when w4a8 is not in the list");
-    const names = loadOnnx(onnx).graph.nodes.filter((n) => n.op === "conv" || n.op === "dense").map((n) => n.name);
+    assert.equal(calls, [{ bits: [4], n: 48, calibSize: 16, heldOutSize: 16 }]);
+    assert.equal(r.sensitivity, { available: true, bits: [8, 4], heldOutImages: 7, layers: [{ name: "/stem/stem.0/Conv", op: "conv", params: 240,
+      bytesAtBits: { 8: 400, 4: 256 }, storedBitsAtBits: { 8: 8, 4: 4 }, perBits: { 8: { kl: 0.125, top1Agreement: 1 - 1 / 32 }, 4: { kl: 0.25, top1Agreement: 0.9375 } } }] });
+    assert.equal(r.configs.map((c) => c.status), ["ok", "ok", "ok", "failed"]);
+    assert.match(r.configs[3].why!, /--weights 5/);
+    assert.ok(steps.some((x) => /^3\/5 W5A8: failed \(/.test(x)), steps.join("; "));
+    assert.is(steps[steps.length - 1], "5/5 done");
+    assert.match(r.configs[1].options, /biasCorrection: true/);
+    // the detail: k-means, its conv / dense ops named after the graph's layers, each layer on its own grid
+    assert.is(r.detail?.configId, "kmeans-w4");
+    const layers = loadOnnx(onnx).graph.nodes.filter((n) => n.op === "conv" || n.op === "dense");
+    const names = layers.map((n) => n.name);
     assert.equal(r.detail!.layers.filter((l) => l.weightBytes > 0).map((l) => l.name), names, "conv / dense ops named after the graph's layers");
     assert.equal(r.detail!.histograms.map((h) => h.layer), names);
-    for (const h of r.detail!.histograms) {
+    const formats = new Set<string>();
+    for (const [i, h] of r.detail!.histograms.entries()) {
       assert.is(h.counts.reduce((a, b) => a + b, 0), h.weights);
-      assert.ok(h.rmsError > 0 && h.rmsError <= 0.5 + 1e-9, `${h.layer}: int8 rounding without clipping is at most half a step (${h.rmsError})`);
-      assert.is(h.clipped, 0, "max-abs int8 scales clip nothing");
+      formats.add(`${h.format} ${h.bits}`);
+      if (h.format === "kmeans") {
+        assert.equal(h.perChannel?.channels, (layers[i] as { outChannels: number }).outChannels, h.layer);
+        assert.ok(h.levels.every((v) => Number.isInteger(v) && Math.abs(v) <= 127), `${h.layer}: int8 table entries`);
+        assert.ok(h.rmsError < 16, `${h.layer}: rounding to the nearest centroid (${h.rmsError} int8 steps)`);
+      } else {
+        assert.ok(h.rmsError > 0 && h.rmsError <= 0.5 + 1e-9, `${h.layer}: ${h.format} rounding without clipping is at most half a step (${h.rmsError})`);
+      }
     }
-    assert.is(steps[steps.length - 1], "3/3 done");
+    assert.ok(formats.has("kmeans 4") && formats.has("uniform 8"), [...formats].join(", "));
     const html = renderReport(r);
     assert.is((html.match(/<rect class="bar"/g) ?? []).length, 2);
+    assert.match(html, /<tr data-config="w5a8" data-status="failed" class="failed">/);
+    // binary XNOR layers from quantize(): the grid is +-alpha (mean |w| of the channel), not the dot product's scales
+    const x = await quantize(onnx, { calib, weightBits: 1, actBits: 1, calibration: "minmax", calibSize: 16, preprocess: { mean: [0.286], std: [0.353] } });
+    let xnors = 0;
+    for (const n of x.graph.nodes) {
+      if (n.op !== "conv" && n.op !== "dense") continue;
+      const lw = x.quantized.weights.get(n.name)!, h = weightHistogram(n, lw);
+      if (!lw.xnor) { assert.equal([h.format, h.bits], ["uniform", 8], n.name); continue; }
+      xnors++;
+      assert.equal([h.format, h.bits, h.levels, h.clip], ["xnor", 1, [-1, 1], [-1, 1]], n.name);
+      const per = n.weight.length / n.outChannels;
+      let se = 0;
+      for (let c = 0; c < n.outChannels; c++) {
+        const row = Array.from(n.weight.subarray(c * per, (c + 1) * per)), alpha = row.reduce((a, v) => a + Math.abs(v), 0) / per;
+        assert.ok(Math.abs(alpha - lw.scales[c]) > 1e-6 * alpha || alpha === 0, `${n.name}: the scales are not alpha`);
+        row.forEach((v, i) => { se += (v / alpha - lw.q[c * per + i]) ** 2; });
+      }
+      assert.ok(Math.abs(h.rmsError - Math.sqrt(se / n.weight.length)) < 1e-9, `${n.name}: RMS error in steps of alpha`);
+    }
+    assert.ok(xnors >= 3, `${xnors} XNOR layers`);
     const failing: SensitivityFn = async () => { throw new Error("out of calibration images"); };
     const r2 = await collectReport(onnx, { calib, data, configs: [], sensitivity: failing, base: { preprocess: { mean: [0.286], std: [0.353] } } });
     assert.equal(r2.sensitivity, { available: false, why: "the analysis failed: out of calibration images" });
@@ -273,7 +376,8 @@ test("qwasm report: user mistakes give one clear line and exit 2", () => {
     [["report", "m.qwm", "--calib", CALIB, "--data", TEST, "--out", out], /should be a \.onnx file/],
     [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--configs", "w4a8,w9a9"], /unknown configuration 'w9a9'/],
     [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--configs", "w4a8", "--detail", "w8a8"], /--detail 'w8a8' is not among the configurations/],
-    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--sensitivity-bits", "8,5"], /--sensitivity-bits: use 8, 4, 3, 2 or 1/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--sensitivity-bits", "8,3"], /--sensitivity-bits: use 8, 4, 2 or 1/],
+    [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--held-out", "3"], /--held-out/],
     [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", TEST], /is the input .* never writes over its inputs/],
     [["report", MODEL, "--calib", CALIB, "--data", TEST, "--out", out, "--weights", "4"], /report: unknown option --weights/],
   ];
@@ -294,25 +398,25 @@ const CHROMIUM = "/usr/bin/chromium";
 const hasPlaywright = existsSync(`${ROOT}node_modules/playwright-core/package.json`);
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-// in CONFIGS order; w4a8-cle-bc and kmeans-w4 show the gating today and are cheap once they run
-const E2E_CONFIGS = ["fp32", "w8a8", "w4a8", "w4a8-cle-bc", "w2a8-ternary", "kmeans-w4"];
+// in CONFIGS order: a repair, a mixed-precision search, k-means and power-of-two among them (the cheap ones)
+const E2E_CONFIGS = ["fp32", "w8a8", "w4a8", "w4a8-bc", "mixed-avg4.5", "kmeans-w4", "pow2-w3"];
+const HELD_OUT = "128";
 const LIMIT = "300";
 
 testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
   "qwasm report on the bundled model: every figure equals qwasm eval --json on the same model; sections, charts and numbers in Chromium; screenshot",
   `needs the bundled model, Debian chromium (${CHROMIUM}) and npm playwright-core`, async () => {
     const html = join(TMP, "report.html"), models = join(TMP, "models");
-    const r = qwasm("report", MODEL, "--calib", CALIB, "--data", TEST, ...PRE, "--limit", LIMIT, "--calib-size", "64", "--calibration", "minmax",
+    const r = qwasm("report", MODEL, "--calib", CALIB, "--data", TEST, ...PRE, "--limit", LIMIT, "--calib-size", "64", "--held-out", HELD_OUT, "--calibration", "minmax",
       "--configs", E2E_CONFIGS.join(","), "--save-models", models, "--out", html, "--json");
     assert.is(r.code, 0, r.err);
-    assert.match(r.err, /report \[1\/7\] fp32: evaluating/, "progress on stderr");
+    assert.match(r.err, /report \[1\/8\] fp32: evaluating/, "progress on stderr");
     const summary = JSON.parse(r.out);
     const source = readFileSync(html, "utf8");
     const data: ReportData = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(source)![1]);
     assert.equal(data.configs.map((c) => c.id), E2E_CONFIGS);
     const ok = data.configs.filter((c) => c.status === "ok");
-    for (const id of ["fp32", "w8a8", "w4a8", "w2a8-ternary"]) assert.ok(ok.some((c) => c.id === id), `${id} ran`);
-    for (const c of data.configs.filter((c) => c.status !== "ok")) assert.match(c.why!, /not implemented/, c.id);
+    assert.equal(ok.map((c) => c.id), E2E_CONFIGS, "every configuration ran");
     for (const c of ok) assert.is(c.calibration, c.id === "fp32" ? undefined : "minmax", c.id);
 
     // every figure against qwasm eval --json on the same model (latency is measured anew in each run)
@@ -354,7 +458,9 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
           cells: Array.from(document.querySelectorAll("#metrics-table tr[data-status=ok] td[data-k]"), (td) => ({
             id: (td.closest("tr") as HTMLElement).dataset.config!, k: (td as HTMLElement).dataset.k!, v: (td as HTMLElement).dataset.v!, text: td.textContent,
           })),
-          unavailable: Array.from(document.querySelectorAll("#metrics-table tr[data-status=unavailable]"), (tr) => tr.textContent),
+          failed: document.querySelectorAll("#metrics-table tr[data-status=failed]").length,
+          sensitivityCells: Array.from(document.querySelectorAll("#sensitivity-table td[data-v]"), (td) => (td as HTMLElement).dataset.v!),
+          sensitivityBars: document.querySelectorAll("#chart-sensitivity rect.bar").length,
           layerRows: document.querySelectorAll("#layer-table tbody tr").length,
           histograms: document.querySelectorAll("figure.hist").length,
           sensitivity: document.querySelector("#chart-sensitivity") ? "chart" : document.querySelector("#sensitivity-unavailable")?.textContent,
@@ -387,8 +493,7 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
         }
         assert.ok(Number(cell("ms_per_image").v) > 0);
       }
-      assert.is(dom.unavailable.length, data.configs.filter((c) => c.status === "unavailable").length);
-      for (const t of dom.unavailable) assert.match(t!, /not available in this build/);
+      assert.is(dom.failed, 0);
       // the per-layer table and histograms of W4A8: every op of its .qwm, one histogram per conv / dense
       const inspect = JSON.parse(qwasm("inspect", join(models, "w4a8.qwm"), "--json").out);
       assert.is(dom.layerRows, inspect.layers.length + 1, "one row per op and the total");
@@ -397,8 +502,20 @@ testIf(haveFashion() && existsSync(CHROMIUM) && hasPlaywright,
       assert.equal(data.detail!.layers.map((l) => [l.op, l.weightBytes, l.macs, l.bops]),
         inspect.layers.map((l: { op: string; weightBytes: number; macs: number; weightBits: number; actBits: number }) => [l.op, l.weightBytes, l.macs, l.macs * l.weightBits * l.actBits]));
       assert.is(data.detail!.layers.reduce((a, l) => a + l.bops, 0), evals.get("w4a8")!.bops, "the layers' BOPs add up to eval's");
-      if (data.sensitivity.available) assert.is(dom.sensitivity, "chart");
-      else assert.match(dom.sensitivity!, /Sensitivity analysis not available/);
+      // the sensitivity section: the figures `qwasm sensitivity --json` prints for the same calibration and held-out images
+      assert.is(dom.sensitivity, "chart");
+      const st = qwasm("sensitivity", MODEL, "--calib", CALIB, "--calib-size", "64", "--held-out", HELD_OUT, "--calibration", "minmax", "--bits", "8,4,2,1", "--mean", "0.286", "--std", "0.353", "--json");
+      assert.is(st.code, 0, st.err);
+      const table = JSON.parse(st.out) as { bits: number[]; heldOutImages: number; layers: { name: string; op: string; params: number; bytesAtBits: Record<string, number>; perBits: Record<string, { kl: number; top1Agreement: number }> }[] };
+      assert.ok(data.sensitivity.available);
+      if (data.sensitivity.available) {
+        assert.equal(data.sensitivity.bits, [8, 4, 2, 1]);
+        assert.is(data.sensitivity.heldOutImages, table.heldOutImages);
+        assert.equal(data.sensitivity.layers.map((l) => [l.name, l.op, l.params, l.bytesAtBits, l.perBits]), table.layers.map((l) => [l.name, l.op, l.params, l.bytesAtBits, l.perBits]));
+        assert.is(dom.sensitivityBars, table.layers.length * 4, "one bar per layer and width");
+        const cells = table.layers.flatMap((l) => [String(l.params), ...[8, 4, 2, 1].flatMap((b) => [String(l.perBits[b].kl), String(l.perBits[b].top1Agreement), String(l.bytesAtBits[b])])]);
+        assert.equal(dom.sensitivityCells, cells, "the page's sensitivity table");
+      }
 
       // print: the navigation goes, the charts stay
       await page.emulateMedia({ media: "print" });

@@ -10,7 +10,7 @@ import type { Preprocess } from "../ir/graph.ts";
 import { readBuild } from "../wasm/module.ts";
 import { overwrittenInput, writeFileAtomic } from "./atomic.ts";
 import { isCIdentifier, qwmToCHeader } from "../pack/c_header.ts";
-import { collectReport, findSensitivity, paretoFront, renderReport, selectConfigs, CONFIGS } from "../report/index.ts";
+import { collectReport, paretoFront, renderReport, selectConfigs, CONFIGS } from "../report/index.ts";
 import { sensitivity } from "../quantize/sensitivity.ts";
 import { trainCommand, TRAIN_FLAGS } from "./train.ts";
 
@@ -44,10 +44,12 @@ Usage:
   qwasm bench M.qwm [--batch N] [--data DATA [--limit N]] [--json]
   qwasm export-c M.qwm --out model.h [--name qwm_model]   (the model as a 16-byte aligned C array, for wasm2c hosts)
   qwasm report MODEL.onnx --calib DATA --data DATA --out report.html [--configs ID,ID,...] [--limit N]
-                 [--detail ID] [--save-models DIR] [--sensitivity-bits 8,4,2] [--calibration ...] [--calib-size N]
+                 [--detail ID] [--save-models DIR] [--sensitivity-bits 8,4,2,1] [--held-out N] [--calibration ...] [--calib-size N]
                  [--mean a,b,c --std a,b,c] [--labels FILE] [--labels-file FILE] [--json]
                  (one self-contained HTML file: accuracy vs size with the Pareto front, metrics, layer
-                 sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md)
+                 sensitivity, weight histograms on their quantization grid, per-layer table; docs/report.md;
+                 the --held-out N (default 256) calibration images after --calib-size score the sensitivity
+                 and the mixed-precision search)
                  configurations: ${CONFIGS.map((c) => c.id).join(", ")}
   qwasm finetune MODEL.onnx --data DATA --out M.qwm [--test DATA] [--weights 4|2|1|8|32] [--acts 4|3|2|1|8|32]
                  [--method lsq|pact|dorefa|ste|ste-clip|xnor|twn|ttq|reg|inq] [--bn] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
@@ -109,7 +111,7 @@ const ALLOWED: Record<string, string[]> = {
   classify: ["top", "json"],
   bench: ["batch", "json", "iterations", "data", "limit", "labels-file"],
   "export-c": ["out", "name", "json"],
-  report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "calibration", "calib-size",
+  report: ["calib", "data", "out", "configs", "limit", "detail", "save-models", "sensitivity-bits", "held-out", "calibration", "calib-size",
     "mean", "std", "labels", "labels-file", "json"],
   finetune: TRAIN_FLAGS,
   train: TRAIN_FLAGS,
@@ -390,18 +392,19 @@ async function run(a: Args): Promise<void> {
       const detail = str(a, "detail");
       if (detail !== undefined && !specs.some((c) => c.id === detail)) throw new QwmUsageError(`--detail '${detail}' is not among the configurations (${specs.map((c) => c.id).join(", ")})`);
       const sensBits = list(a, "sensitivity-bits");
-      if (sensBits && sensBits.some((b) => ![8, 4, 3, 2, 1].includes(b))) throw new QwmUsageError(`--sensitivity-bits: use 8, 4, 3, 2 or 1; got '${str(a, "sensitivity-bits")}'`);
+      if (sensBits && sensBits.some((b) => ![8, 4, 2, 1].includes(b))) throw new QwmUsageError(`--sensitivity-bits: use 8, 4, 2 or 1; got '${str(a, "sensitivity-bits")}'`);
       const limit = int(a, "limit", 1);
       const calibSize = int(a, "calib-size", 1) ?? 256;
       const saveDir = str(a, "save-models");
       const bytes = readFile(model, "model");
-      const calib = readDataset(calibPath, { limit: calibSize });
+      // the images after the first calibSize are the held-out ones of the sensitivity analysis and the mixed search
+      const heldOut = int(a, "held-out", 8) ?? 256;
+      const calib = readDataset(calibPath, { limit: calibSize + heldOut });
       const data = readDataset(dataPath, { limit, labelsFile: str(a, "labels-file") });
-      const sens = await findSensitivity();
       if (saveDir) mkdirSync(saveDir, { recursive: true });
       const saved: Record<string, string> = {};
       const r = await collectReport(bytes, {
-        calib, data, configs: specs, limit, detail, sensitivity: sens.fn, sensitivityMissing: sens.why, sensitivityBits: sensBits,
+        calib, data, configs: specs, limit, detail, sensitivityBits: sensBits, sensitivityHeldOut: heldOut,
         base: { calibration: calibration as any, calibSize, preprocess: preprocessFlags(a), labels },
         modelName: basename(model),
         onModel: saveDir ? (id, qwm) => { const p = join(saveDir, `${id}.qwm`); writeFileAtomic(p, qwm); saved[id] = p; } : undefined,
@@ -419,7 +422,7 @@ async function run(a: Args): Promise<void> {
         `wrote ${dest}: ${Buffer.byteLength(html)} bytes, ${ok.length} of ${r.configs.length} configurations on ${r.data.n} images`,
         ...r.configs.map((c) => c.eval
           ? `  ${c.label.padEnd(20)} top-1 ${pct(c.eval.accuracy)}  ${kib(c.eval.model_bytes).padStart(10)}${front.includes(c.id) ? "  (Pareto front)" : ""}`
-          : `  ${c.label.padEnd(20)} ${c.status === "unavailable" ? "not available in this build" : "failed"}: ${c.why}`),
+          : `  ${c.label.padEnd(20)} failed: ${c.why}`),
         r.sensitivity.available ? "" : `  sensitivity: ${r.sensitivity.why}`,
       ].filter(Boolean).join("\n"));
       return;

@@ -1,89 +1,49 @@
 // Gathering a quantization report (issue 14): every configuration quantized with `quantize()` and evaluated
 // with `evaluate()` (the functions `qwasm quantize` and `qwasm eval --json` run, so the figures are the same),
 // the per-layer view of one configuration from its .qwm (src/pack/read.ts) and its quantized weights, and the
-// layer sensitivity from a provider function when there is one. The configurations are data (CONFIGS); those
-// needing a feature this build lacks are reported as not available instead of silently running without it.
+// layer sensitivity of src/quantize/sensitivity.ts. The configurations are data (CONFIGS): QuantizeOptions as
+// they are; one that throws is reported as failed, with the error.
 import { describe, evaluate, floatQwm, quantize, QwmUsageError, VERSION, type QuantizeOptions, type QuantizeResult } from "../api.ts";
 import type { Dataset } from "../data/index.ts";
 import type { Graph, Node } from "../ir/graph.ts";
-import { applyLowBit } from "../quantize/lowbit.ts";
+import type { QuantizedGraph } from "../pack/lower.ts";
+import { sensitivity as measureLayerSensitivity, type SensitivityOptions, type SensitivityTable } from "../quantize/sensitivity.ts";
 import type { ReportConfig, ReportData, ReportHistogram, ReportLayer, ReportSensitivity, SensitivityLayer } from "./types.ts";
 
-/**
- * Options of the PTQ-repairs and mixed-precision work, not in every build's QuantizeOptions yet; declared here
- * with the same names and types so that the configurations can name them.
- */
-export interface FutureOptions {
-  cle?: boolean;
-  biasCorrection?: boolean;
-  adaround?: boolean | { iterations?: number };
-  weightClip?: "mse" | "aciq";
-  sizeBudgetKiB?: number;
-  avgBits?: number;
-  bitsPerLayer?: Record<string, number>;
-}
-export type ConfigOptions = Omit<QuantizeOptions, "calib" | "onProgress" | "weightFormat"> & FutureOptions & { weightFormat?: string };
+/** AdaRound iterations per output channel in the report's configurations (quantize()'s default is 500). */
+export const REPORT_ADAROUND_ITERATIONS = 100;
 
 /** A configuration to try: `options: "fp32"` is the float model on our fp32 kernels. */
 export interface ConfigSpec {
   id: string;
   label: string;
   group: string;
-  options: ConfigOptions | "fp32";
+  options: Omit<QuantizeOptions, "calib" | "onProgress"> | "fp32";
 }
+
+const adaround = { iterations: REPORT_ADAROUND_ITERATIONS };
 
 /** Everything the report tries by default, in the order the tables list them. */
 export const CONFIGS: readonly ConfigSpec[] = [
   { id: "fp32", label: "fp32", group: "baseline", options: "fp32" },
   { id: "w8a8", label: "W8A8", group: "uniform", options: { weightBits: 8 } },
   { id: "w4a8", label: "W4A8", group: "uniform", options: { weightBits: 4 } },
-  { id: "w4a8-cle-bc", label: "W4A8 CLE+BC", group: "repairs", options: { weightBits: 4, cle: true, biasCorrection: true } },
+  { id: "w4a8-cle", label: "W4A8 CLE", group: "repairs", options: { weightBits: 4, cle: true } },
+  { id: "w4a8-bc", label: "W4A8 BC", group: "repairs", options: { weightBits: 4, biasCorrection: true } },
   { id: "w4a8-mse", label: "W4A8 MSE clip", group: "repairs", options: { weightBits: 4, weightClip: "mse" } },
-  { id: "w4a8-adaround", label: "W4A8 AdaRound", group: "repairs", options: { weightBits: 4, adaround: true } },
-  { id: "w4a8-repairs", label: "W4A8 all repairs", group: "repairs", options: { weightBits: 4, cle: true, biasCorrection: true, weightClip: "mse", adaround: true } },
+  { id: "w4a8-adaround", label: "W4A8 AdaRound", group: "repairs", options: { weightBits: 4, adaround } },
+  { id: "w4a8-repairs", label: "W4A8 all repairs", group: "repairs", options: { weightBits: 4, cle: true, biasCorrection: true, weightClip: "mse", adaround } },
+  { id: "mixed-avg4.5", label: "mixed 4.5 b", group: "mixed", options: { avgBits: 4.5 } },
+  { id: "mixed-avg4", label: "mixed 4 b", group: "mixed", options: { avgBits: 4 } },
+  { id: "kmeans-w4", label: "W4 k-means", group: "k-means", options: { weightBits: 4, weightFormat: "kmeans" } },
+  { id: "kmeans-w3", label: "W3 k-means", group: "k-means", options: { weightBits: 3, weightFormat: "kmeans" } },
+  { id: "pow2-w4", label: "W4 pow2", group: "power-of-two", options: { weightBits: 4, weightFormat: "pow2" } },
+  { id: "pow2-w3", label: "W3 pow2", group: "power-of-two", options: { weightBits: 3, weightFormat: "pow2" } },
   { id: "w2a8", label: "W2A8", group: "uniform", options: { weightBits: 2 } },
   { id: "w2a8-ternary", label: "W2A8 ternary", group: "uniform", options: { weightBits: 2, weightFormat: "ternary" } },
-  { id: "w1a8", label: "W1A8 binary", group: "uniform", options: { weightBits: 1 } },
-  { id: "mixed-avg4", label: "mixed, 4 bits avg", group: "mixed", options: { avgBits: 4 } },
-  { id: "mixed-avg3", label: "mixed, 3 bits avg", group: "mixed", options: { avgBits: 3 } },
-  { id: "kmeans-w4", label: "W4A8 k-means", group: "k-means", options: { weightBits: 4, weightFormat: "kmeans" } },
-  { id: "kmeans-w3", label: "W3A8 k-means", group: "k-means", options: { weightBits: 3, weightFormat: "kmeans" } },
-  { id: "pow2-w4", label: "W4A8 power-of-two", group: "power-of-two", options: { weightBits: 4, weightFormat: "pow2" } },
-  { id: "pow2-w3", label: "W3A8 power-of-two", group: "power-of-two", options: { weightBits: 3, weightFormat: "pow2" } },
+  { id: "w1a8", label: "W1A8 binary", group: "binary", options: { weightBits: 1 } },
+  { id: "w1a1", label: "W1A1 XNOR", group: "binary", options: { weightBits: 1, actBits: 1 } },
 ];
-
-/**
- * The FutureOptions this build's `quantize()` implements. quantize() ignores options it does not know, so a
- * configuration naming one would silently run without it: it is reported as not available until its name is
- * here (added where the option is implemented).
- */
-export const IMPLEMENTED_OPTIONS: ReadonlySet<keyof FutureOptions> = new Set<keyof FutureOptions>([]);
-
-/** Whether a weight format runs in this build: asks the low-bit quantizer itself on a one-layer graph. */
-function formatAvailable(format: string, bits: number): string | undefined {
-  const node = { op: "dense", name: "probe", input: "x", output: "y", weight: Float32Array.from({ length: 16 }, (_, i) => (i - 7.5) / 8), bias: new Float32Array(2), outChannels: 2, act: "none" } as Node;
-  const g = { nodes: [node] } as unknown as Graph;
-  try {
-    applyLowBit(g, { act: new Map(), weights: new Map() }, { bits, format: format as any, keepEnds: false });
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-/** Why a configuration cannot run in this build, or undefined when it can. */
-export function unavailableReason(spec: ConfigSpec): string | undefined {
-  if (spec.options === "fp32") return undefined;
-  const missing = (Object.keys(spec.options) as (keyof ConfigOptions)[])
-    .filter((k) => ["cle", "biasCorrection", "adaround", "weightClip", "sizeBudgetKiB", "avgBits", "bitsPerLayer"].includes(k) && !IMPLEMENTED_OPTIONS.has(k as keyof FutureOptions));
-  if (missing.length) return `QuantizeOptions ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not implemented`;
-  const f = spec.options.weightFormat;
-  if (f && f !== "uniform" && f !== "ternary") {
-    const why = formatAvailable(f, spec.options.weightBits ?? 4);
-    if (why) return why;
-  }
-  return undefined;
-}
 
 export function configOptionsText(o: ConfigSpec["options"]): string {
   if (o === "fp32") return "float model";
@@ -98,14 +58,16 @@ export function selectConfigs(ids?: string[]): ConfigSpec[] {
   return CONFIGS.filter((c) => ids.includes(c.id));
 }
 
-/** The layer-sensitivity analysis (src/quantize/sensitivity.ts) as the report calls it. */
-export type SensitivityFn = (onnx: Uint8Array, opts: { calib: Dataset; bits: number[] } & Omit<QuantizeOptions, "calib">) => Promise<{
-  layers: { name: string; op: string; params: number; bytesAtBits?: Record<string, number>; perBits: Record<string, { kl: number; top1Agreement: number }> }[];
-}>;
+/** The layer-sensitivity analysis as the report calls it: `sensitivity()` of src/quantize/sensitivity.ts. */
+export type SensitivityFn = (onnx: Uint8Array, opts: SensitivityOptions) => Promise<Pick<SensitivityTable, "bits" | "layers"> & Partial<SensitivityTable>>;
 
 export interface CollectOptions {
-  /** Calibration images (unlabeled is fine) and labeled evaluation images. */
+  /**
+   * Calibration images (unlabeled is fine): the first `base.calibSize` calibrate; the sensitivity analysis and
+   * the mixed-precision search score on the images after them (else on the last quarter, see splitHeldOut).
+   */
   calib: Dataset;
+  /** Labeled evaluation images. */
   data: Dataset;
   /** Configurations to try (default: all of CONFIGS). */
   configs?: ConfigSpec[];
@@ -113,11 +75,12 @@ export interface CollectOptions {
   base?: Omit<QuantizeOptions, "calib" | "onProgress" | "weightBits" | "weightFormat">;
   /** Evaluate on the first `limit` images. */
   limit?: number;
-  /** The sensitivity provider; absent or null: the report says it is not available. */
-  sensitivity?: SensitivityFn | null;
-  /** Why there is no provider (shown in the report). */
-  sensitivityMissing?: string;
+  /** The sensitivity analysis (default: src/quantize/sensitivity.ts); false: leave the section out. */
+  sensitivity?: SensitivityFn | false;
+  /** Weight widths of the sensitivity analysis (default 8, 4, 2, 1). */
   sensitivityBits?: number[];
+  /** Held-out calibration images the sensitivity analysis scores on (default 256). */
+  sensitivityHeldOut?: number;
   /** The configuration whose layers are tabulated and drawn (default: w4a8, else the first quantized one). */
   detail?: string;
   /** Called with each quantized configuration's .qwm (e.g. to save it for `qwasm eval`). */
@@ -132,33 +95,72 @@ export interface CollectOptions {
 
 const isWeighted = (n: Node): n is Extract<Node, { op: "conv" | "dense" }> => n.op === "conv" || n.op === "dense";
 
-/** Representable levels, in steps, of a known representation; undefined when the format is not one we know. */
-function knownLevels(bits: number, format: string): number[] | undefined {
-  const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  if (format === "binary" || bits === 1) return [-1, 1];
-  if (format === "ternary") return [-1, 0, 1];
-  if (format !== "uniform") return undefined;
-  if (bits === 8) return range(-127, 127);
-  if (bits === 4) return range(-7, 7);
-  if (bits === 2) return range(-2, 1);
-  return undefined;
+/** One layer's packed weights as quantize() leaves them (QuantizeResult.quantized.weights). */
+export type LayerQuantization = QuantizedGraph["weights"] extends Map<string, infer W> ? W : never;
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+/**
+ * The grid of a layer's representation: per output channel, the real size of one step and the levels, in steps,
+ * its weights can take (the grid in real units is level x step).
+ *   uniform 8 / 4 / 2 bits   step = the channel's scale; levels -127..127, -7..7, -2..1
+ *   ternary, binary (BWN)    step = the channel's scale; levels -1, 0, 1 and -1, 1
+ *   k-means, power-of-two    step = the channel's table scale; levels the entries of the channel's table
+ *                            (one table for the layer, or one per channel): the int8 values `q` holds
+ *   binary XNOR              `scales` are those of the +-1 dot product (they include the input's two-level fit),
+ *                            so the step is the weights' own alpha = mean |w| of the channel (applyXnor's, in
+ *                            quantize()); levels -1, 1
+ * Another uniform width (none is produced today) takes the levels its weights use.
+ */
+export function layerGrid(n: Extract<Node, { op: "conv" | "dense" }>, lw: LayerQuantization): { step: Float64Array; levels: (c: number) => number[]; perChannel: boolean; bits: number; format: string } {
+  const N = n.outChannels, per = n.weight.length / N;
+  const bits = lw.bits ?? 8;
+  const step = Float64Array.from(lw.scales);
+  if (lw.xnor) {
+    for (let c = 0; c < N; c++) {
+      let s = 0;
+      for (let i = 0; i < per; i++) s += Math.abs(n.weight[c * per + i]);
+      step[c] = s / per || 1e-12;
+    }
+    return { step, levels: () => [-1, 1], perChannel: false, bits: 1, format: "xnor" };
+  }
+  if (lw.codebook) {
+    const { entries, perChannel, tables } = lw.codebook;
+    const table = (c: number) => [...new Set(tables.subarray(perChannel ? c * entries : 0, (perChannel ? c * entries : 0) + entries))].sort((a, b) => a - b);
+    const shared = perChannel ? undefined : table(0);
+    return { step, levels: (c) => shared ?? table(c), perChannel, bits, format: lw.format ?? "codebook" };
+  }
+  const format = lw.format ?? (bits === 1 ? "binary" : "uniform");
+  const known = format === "binary" || bits === 1 ? [-1, 1] : format === "ternary" ? [-1, 0, 1]
+    : bits === 8 ? range(-127, 127) : bits === 4 ? range(-7, 7) : bits === 2 ? range(-2, 1) : [...new Set(lw.q)].sort((a, b) => a - b);
+  return { step, levels: () => known, perChannel: false, bits, format };
 }
 
-/** Histogram of one layer's weights in steps of its channel scales, with the representation's levels. */
-export function weightHistogram(n: Extract<Node, { op: "conv" | "dense" }>, lw: { q: Int8Array; scales: Float32Array; bits?: number; format?: string }, bins = 60): ReportHistogram {
+/**
+ * Histogram of one layer's float weights in steps of their channel's grid (layerGrid), with the grid's levels:
+ * a weight more than half a step beyond its channel's outermost levels counts as clipped; the RMS error is
+ * that of w / step - q.
+ */
+export function weightHistogram(n: Extract<Node, { op: "conv" | "dense" }>, lw: LayerQuantization, bins = 60): ReportHistogram {
   const N = n.outChannels, per = n.weight.length / N;
-  const bits = lw.bits ?? 8, format = lw.format ?? "uniform";
+  const grid = layerGrid(n, lw);
   const x = new Float64Array(n.weight.length);
-  let se = 0;
-  for (let i = 0; i < x.length; i++) {
-    x[i] = n.weight[i] / lw.scales[Math.floor(i / per)];
-    se += (x[i] - lw.q[i]) ** 2;
+  const all = new Set<number>();
+  let se = 0, clipped = 0;
+  for (let c = 0; c < N; c++) {
+    const lv = grid.levels(c);
+    for (const v of lv) all.add(v);
+    const lo = lv[0] - 0.5, hi = lv[lv.length - 1] + 0.5;
+    for (let i = c * per; i < (c + 1) * per; i++) {
+      x[i] = n.weight[i] / grid.step[c];
+      se += (x[i] - lw.q[i]) ** 2;
+      if (x[i] < lo || x[i] > hi) clipped++;
+    }
   }
-  const used = [...new Set(lw.q)].sort((a, b) => a - b);
-  const levels = knownLevels(bits, format) ?? used;
+  const levels = [...all].sort((a, b) => a - b);
   const clip: [number, number] = [levels[0], levels[levels.length - 1]];
-  let mn = Infinity, mx = -Infinity, clipped = 0;
-  for (const v of x) { mn = Math.min(mn, v); mx = Math.max(mx, v); if (v < clip[0] - 0.5 || v > clip[1] + 0.5) clipped++; }
+  let mn = Infinity, mx = -Infinity;
+  for (const v of x) { mn = Math.min(mn, v); mx = Math.max(mx, v); }
   const lo = Math.min(mn, clip[0] - 0.5), hi = Math.max(mx, clip[1] + 0.5);
   const pad = (hi - lo) * 0.02;
   const a = lo - pad, b = hi + pad;
@@ -166,7 +168,8 @@ export function weightHistogram(n: Extract<Node, { op: "conv" | "dense" }>, lw: 
   for (const v of x) counts[Math.min(bins - 1, Math.floor(((v - a) / (b - a)) * bins))]++;
   return {
     layer: n.name, op: n.op === "conv" ? (n.groups !== 1 ? "depthwise conv" : `conv ${n.kernel[0]}x${n.kernel[1]}`) : "dense",
-    bits, format, weights: x.length, lo: a, hi: b, counts, levels, clip, clipped: clipped / x.length, rmsError: Math.sqrt(se / x.length),
+    bits: grid.bits, format: grid.format, weights: x.length, lo: a, hi: b, counts, levels, clip, clipped: clipped / x.length, rmsError: Math.sqrt(se / x.length),
+    ...(grid.perChannel ? { perChannel: { channels: N, levels: Math.max(...Array.from({ length: N }, (_, c) => grid.levels(c).length)), channel0: grid.levels(0) } } : {}),
   };
 }
 
@@ -187,28 +190,37 @@ export function reportLayers(qwm: Uint8Array, g: Graph): ReportLayer[] {
   }));
 }
 
-/** Quantizes and evaluates every configuration and gathers the report's data. */
+/** The sensitivity table as the report keeps it (JSON-able, widths as keys). */
+export function reportSensitivity(t: Awaited<ReturnType<SensitivityFn>>): ReportSensitivity & { available: true } {
+  const layers: SensitivityLayer[] = t.layers.map((l) => ({
+    name: l.name, op: l.op, params: l.params, perBits: Object.fromEntries(Object.entries(l.perBits).map(([b, s]) => [b, { kl: s.kl, top1Agreement: s.top1Agreement }])),
+    ...(l.bytesAtBits ? { bytesAtBits: { ...l.bytesAtBits } } : {}),
+    ...(l.storedBitsAtBits ? { storedBitsAtBits: { ...l.storedBitsAtBits } } : {}),
+  }));
+  return {
+    available: true, bits: [...t.bits].sort((a, b) => b - a), layers,
+    ...(t.heldOutImages !== undefined ? { heldOutImages: t.heldOutImages } : {}),
+    ...(t.int8 ? { int8: { kl: t.int8.kl, top1Agreement: t.int8.top1Agreement } } : {}),
+  };
+}
+
+/** Quantizes and evaluates every configuration, measures the layer sensitivity, and gathers the report's data. */
 export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Promise<ReportData> {
   const specs = opts.configs ?? [...CONFIGS];
   const base = opts.base ?? {};
-  const sensBits = opts.sensitivityBits ?? [8, 4, 2];
-  const steps = specs.length + 1;
+  const sensBits = opts.sensitivityBits ?? [8, 4, 2, 1];
+  const analysis = opts.sensitivity === undefined ? measureLayerSensitivity : opts.sensitivity;
+  const steps = specs.length + (analysis ? 1 : 0);
   let step = 0;
   const tell = (what: string) => opts.onProgress?.(step, steps, what);
   const configs: ReportConfig[] = [];
   const results = new Map<string, QuantizeResult>();
   const limit = Math.min(opts.limit ?? opts.data.images.length, opts.data.images.length);
   if (limit === 0) throw new QwmUsageError("report: the evaluation set has no images");
+  if (opts.detail && !specs.some((s) => s.id === opts.detail)) throw new QwmUsageError(`report: --detail '${opts.detail}' is not among the configurations`);
   for (const spec of specs) {
     const c: ReportConfig = { id: spec.id, label: spec.label, group: spec.group, options: configOptionsText(spec.options), status: "ok" };
     configs.push(c);
-    const why = unavailableReason(spec);
-    if (why) {
-      Object.assign(c, { status: "unavailable", why });
-      tell(`${spec.label}: not available in this build (${why})`);
-      step++;
-      continue;
-    }
     try {
       if (spec.options === "fp32") {
         tell(`${spec.label}: evaluating`);
@@ -217,7 +229,7 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
         c.layerBits = describe(qwm).layers.filter((l) => l.weightBits > 0 && l.weightBytes > 0).map((l) => l.weightBits);
       } else {
         tell(`${spec.label}: quantizing`);
-        const r = await quantize(onnx, { ...base, ...(spec.options as QuantizeOptions), calib: opts.calib });
+        const r = await quantize(onnx, { ...base, ...spec.options, calib: opts.calib });
         results.set(spec.id, r);
         c.calibration = r.method;
         opts.onModel?.(spec.id, r.qwm);
@@ -228,13 +240,13 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
     } catch (e) {
       if (e instanceof QwmUsageError) throw e;
       Object.assign(c, { status: "failed", why: (e as Error).message });
+      tell(`${spec.label}: failed (${(e as Error).message})`);
     }
     step++;
   }
 
   // the detailed configuration: its layers from the .qwm, its weights against its grid
-  // (a requested one that did not run gives way to the default)
-  if (opts.detail && !specs.some((s) => s.id === opts.detail)) throw new QwmUsageError(`report: --detail '${opts.detail}' is not among the configurations`);
+  // (a requested one that failed gives way to the default)
   const detailId = opts.detail && results.has(opts.detail) ? opts.detail : results.has("w4a8") ? "w4a8" : [...results.keys()][0];
   let detail: ReportData["detail"];
   const dr = detailId ? results.get(detailId) : undefined;
@@ -246,22 +258,24 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
     };
   }
 
-  // sensitivity
+  // sensitivity: an analysis that fails is reported, not fatal
   let sensitivity: ReportSensitivity;
-  if (!opts.sensitivity) {
-    sensitivity = { available: false, why: opts.sensitivityMissing ?? "no sensitivity analysis in this build (src/quantize/sensitivity.ts)" };
-    tell("sensitivity: not available");
+  if (!analysis) {
+    sensitivity = { available: false, why: "not asked for" };
   } else {
     tell(`sensitivity at ${sensBits.join(", ")} bits`);
     try {
-      const s = await opts.sensitivity(onnx, { ...base, calib: opts.calib, bits: sensBits });
-      const layers: SensitivityLayer[] = s.layers.map((l) => ({ name: l.name, op: l.op, params: l.params, bytesAtBits: l.bytesAtBits, perBits: l.perBits }));
-      sensitivity = { available: true, bits: sensBits, layers };
+      const s = await analysis(onnx, {
+        calib: opts.calib, bits: sensBits, calibSize: base.calibSize, heldOutSize: opts.sensitivityHeldOut ?? 256, calibration: base.calibration,
+        percentile: base.percentile, perTensor: base.perTensor, preprocess: base.preprocess,
+      });
+      sensitivity = reportSensitivity(s);
     } catch (e) {
+      if (e instanceof QwmUsageError) throw e;
       sensitivity = { available: false, why: `the analysis failed: ${(e as Error).message}` };
     }
+    step++;
   }
-  step++;
   tell("done");
 
   const fq = describe(floatQwm(onnx, base));
@@ -275,20 +289,4 @@ export async function collectReport(onnx: Uint8Array, opts: CollectOptions): Pro
     tool: `qwasm ${VERSION}`,
     configs, detail, sensitivity,
   };
-}
-
-/**
- * The layer-sensitivity provider of this build, when it has one (src/quantize/sensitivity.ts, exporting
- * `sensitivity`). Looked up at run time so that the report works in builds without it: the template import
- * resolves against this file under tsx, and esbuild bundles every src/quantize/*.ts for it into the CLI.
- */
-export async function findSensitivity(module = "sensitivity"): Promise<{ fn?: SensitivityFn; why?: string }> {
-  let m: Record<string, unknown>;
-  try {
-    m = await import(`../quantize/${module}.ts`);
-  } catch {
-    return { why: `no sensitivity analysis in this build (src/quantize/${module}.ts)` };
-  }
-  if (typeof m.sensitivity !== "function") return { why: `src/quantize/${module}.ts exports no sensitivity() function` };
-  return { fn: m.sensitivity as SensitivityFn };
 }

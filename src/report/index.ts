@@ -1,5 +1,5 @@
 // The quantization report (issue 14): collect (quantize + evaluate every configuration), render (HTML + SVG).
 export { renderReport, paretoFront, fmt } from "./render.ts";
-export { collectReport, CONFIGS, IMPLEMENTED_OPTIONS, selectConfigs, unavailableReason, findSensitivity, weightHistogram, reportLayers } from "./collect.ts";
-export type { ConfigSpec, ConfigOptions, FutureOptions, CollectOptions, SensitivityFn } from "./collect.ts";
+export { collectReport, CONFIGS, REPORT_ADAROUND_ITERATIONS, selectConfigs, configOptionsText, layerGrid, weightHistogram, reportLayers, reportSensitivity } from "./collect.ts";
+export type { ConfigSpec, CollectOptions, SensitivityFn, LayerQuantization } from "./collect.ts";
 export type { ReportData, ReportConfig, ReportLayer, ReportHistogram, ReportSensitivity, SensitivityLayer } from "./types.ts";

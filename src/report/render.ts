@@ -65,8 +65,16 @@ function logTicks(lo: number, hi: number): number[] {
 // ---------------------------------------------------------------------------------------------------------
 // Charts
 
-function tradeoffChart(cs: ReportConfig[]): string {
-  const ok = evaluated(cs);
+/** Top-1 points within which the zoomed chart shows the configurations nearest the best one. */
+const ZOOM_POINTS = 5;
+
+/**
+ * Accuracy against size, the Pareto front marked. `zoom`: only the configurations within ZOOM_POINTS of the
+ * best top-1 (the front among them is the whole front's part: whatever dominates one of them is as accurate).
+ */
+function tradeoffChart(cs: ReportConfig[], zoom = false): string {
+  let ok = evaluated(cs);
+  if (zoom) { const best = Math.max(...ok.map((c) => c.eval.accuracy)); ok = ok.filter((c) => c.eval.accuracy >= best - ZOOM_POINTS / 100); }
   if (ok.length === 0) return `<p class="note">No configuration was evaluated.</p>`;
   const W = 760, H = 430, L = 64, R = 170, T = 20, B = 52;
   const pts = ok.map((c) => ({ size: c.eval.model_bytes / 1024, accuracy: c.eval.accuracy, c }));
@@ -121,17 +129,27 @@ function tradeoffChart(cs: ReportConfig[]): string {
   parts.push(`<g class="legend"><circle class="on" cx="${lx}" cy="${T + 10}" r="5.5"/><text x="${lx + 10}" y="${T + 14}">on the Pareto front</text>` +
     `<circle class="off" cx="${lx}" cy="${T + 30}" r="4.5"/><text x="${lx + 10}" y="${T + 34}">dominated</text>` +
     `<line class="front" x1="${lx - 6}" x2="${lx + 6}" y1="${T + 50}" y2="${T + 50}"/><text x="${lx + 10}" y="${T + 54}">front</text></g>`);
-  return `<svg id="chart-tradeoff" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="top-1 accuracy against model size">${parts.join("")}</svg>`;
+  return `<svg id="chart-tradeoff${zoom ? "-zoom" : ""}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="top-1 accuracy against model size${zoom ? `, the configurations within ${ZOOM_POINTS} points of the best` : ""}">${parts.join("")}</svg>`;
 }
 
 function sensitivityChart(s: ReportSensitivity & { available: true }): string {
   const bits = [...s.bits].sort((a, b) => b - a);
   const W = 760, H = 300, L = 64, R = 20, T = 30, B = 70;
   const vals = s.layers.flatMap((l) => bits.map((b) => l.perBits[b]?.kl ?? 0));
-  const ymax = Math.max(1e-9, ...vals) * 1.1;
-  const tk = ticks(0, ymax, 5);
-  const top = Math.max(ymax, tk[tk.length - 1]);
-  const Y = (v: number) => T + (1 - v / top) * (H - T - B);
+  // KL spans decades between 8 and 1 bits: a log axis when the positive values span more than two of them
+  const pos = vals.filter((v) => v > 0);
+  const log = pos.length > 0 && Math.max(...pos) / Math.min(...pos) > 100;
+  let Y: (v: number) => number, tk: number[];
+  if (log) {
+    const e0 = Math.floor(Math.log10(Math.min(...pos))), e1 = Math.ceil(Math.log10(Math.max(...pos)));
+    tk = Array.from({ length: e1 - e0 + 1 }, (_, i) => 10 ** (e0 + i));
+    Y = (v: number) => T + (1 - (Math.log10(Math.max(v, 10 ** e0)) - e0) / Math.max(1, e1 - e0)) * (H - T - B);
+  } else {
+    const ymax = Math.max(1e-9, ...vals) * 1.1;
+    tk = ticks(0, ymax, 5);
+    const top = Math.max(ymax, tk[tk.length - 1]);
+    Y = (v: number) => T + (1 - v / top) * (H - T - B);
+  }
   const gw = (W - L - R) / Math.max(1, s.layers.length), bw = Math.min(22, (gw * 0.8) / bits.length);
   const parts: string[] = [];
   for (const v of tk) parts.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${n2(Y(v))}" y2="${n2(Y(v))}"/><text class="tick" x="${L - 6}" y="${n2(Y(v) + 4)}" text-anchor="end">${+v.toPrecision(3)}</text>`);
@@ -148,7 +166,7 @@ function sensitivityChart(s: ReportSensitivity & { available: true }): string {
     parts.push(`<text class="tick" transform="translate(${n2(cx)} ${H - B + 12}) rotate(30)" text-anchor="start">${esc(l.name.length > 18 ? l.name.slice(0, 17) + "…" : l.name)}</text>`);
   });
   parts.push(`<line class="axisline" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`,
-    `<text class="axis" transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">KL(fp32 ‖ quantized)</text>`);
+    `<text class="axis" transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">KL(fp32 ‖ quantized)${log ? ", log scale" : ""}</text>`);
   bits.forEach((b, k) => parts.push(`<rect x="${L + 10 + k * 90}" y="8" width="12" height="12" fill="${bitColor(b)}"/><text x="${L + 26 + k * 90}" y="18">${b}-bit weights</text>`));
   return `<svg id="chart-sensitivity" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="per-layer sensitivity by bit width">${parts.join("")}</svg>`;
 }
@@ -167,14 +185,19 @@ function histogramChart(h: ReportHistogram, i: number): string {
   h.counts.forEach((c, k) => {
     if (c > 0) parts.push(`<rect class="hbar" x="${n2(L + k * bw)}" y="${n2(Y(c))}" width="${n2(Math.max(0.6, bw - 0.4))}" height="${n2(H - B - Y(c))}"/>`);
   });
-  if (h.levels.length <= 64) for (const v of h.levels) parts.push(`<line class="level" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
+  // the grid: a line per level; a rug of ticks along the axis where lines would fill the plot (int8) or where
+  // each channel has its own table (per-channel codebooks: the union of the tables)
+  const rug = h.levels.length > 64 || !!h.perChannel;
+  // (per-channel codebooks: channel 0's table drawn as lines too, to show one channel's real grid)
+  for (const v of h.levels) parts.push(rug ? `<line class="level rug" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${H - B - 6}" y2="${H - B}"/>` : `<line class="level" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
+  for (const v of h.perChannel?.channel0 ?? []) parts.push(`<line class="level channel0" x1="${n2(X(v))}" x2="${n2(X(v))}" y1="${T}" y2="${H - B}"/>`);
   parts.push(`<line class="clip" x1="${n2(c0)}" x2="${n2(c0)}" y1="${T}" y2="${H - B}"/><line class="clip" x1="${n2(c1)}" x2="${n2(c1)}" y1="${T}" y2="${H - B}"/>`,
     `<line class="axisline" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>`);
   for (const v of ticks(h.lo, h.hi, 6)) parts.push(`<text class="tick" x="${n2(X(v))}" y="${H - B + 13}" text-anchor="middle">${+v.toPrecision(3)}</text>`);
   parts.push(`<text class="tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">weight / channel scale (steps)</text>`,
     `<text class="tick" x="${L - 4}" y="${T + 8}" text-anchor="end">${cmax}</text>`);
   return `<figure class="hist" data-layer="${esc(h.layer)}"><svg id="chart-hist-${i}" class="chart chart-hist" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="weights of ${esc(h.layer)} with the quantization grid">${parts.join("")}</svg>` +
-    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.levels.length} levels` +
+    `<figcaption><b>${esc(h.layer)}</b> ${esc(h.op)}, ${h.bits}-bit ${esc(h.format)}: ${fmt.int(h.weights)} weights, ${h.perChannel ? `per-channel tables of ${h.perChannel.levels} levels (${h.levels.length} distinct over ${h.perChannel.channels} channels; lines: channel 0's)` : `${h.levels.length} levels`}` +
     ` [${h.clip[0]}, ${h.clip[1]}], clipped <span data-v="${h.clipped}">${fmt.pct(h.clipped)}</span>, RMS error <span data-v="${h.rmsError}">${h.rmsError.toFixed(3)}</span> steps</figcaption></figure>`;
 }
 
@@ -189,7 +212,7 @@ function metricsTable(cs: ReportConfig[]): string {
   const rows = cs.map((c) => {
     const head = `<td>${esc(c.label)}</td><td class="opts">${esc(c.options)}${c.calibration ? `<br><span class="calib">calibration: ${esc(c.calibration)}</span>` : ""}</td>`;
     if (c.status !== "ok" || !c.eval) {
-      return `<tr data-config="${esc(c.id)}" data-status="${c.status}" class="${c.status}">${head}<td colspan="11" class="why">${c.status === "unavailable" ? "not available in this build" : "failed"}: ${esc(c.why ?? "")}</td></tr>`;
+      return `<tr data-config="${esc(c.id)}" data-status="${c.status}" class="${c.status}">${head}<td colspan="11" class="why">failed: ${esc(c.why ?? "")}</td></tr>`;
     }
     const e = c.eval;
     return `<tr data-config="${esc(c.id)}" data-status="ok"${front.has(c.id) ? ' class="front"' : ""}>${head}` +
@@ -246,7 +269,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .note{color:#555}p.unavailable{background:#fff8e1;border:1px solid #f0d98c;padding:8px 10px}
 .wide{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border-bottom:1px solid #e5e5e5;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f4f4;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.front td:first-child{font-weight:600}tr.unavailable td,tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
+tr.front td:first-child{font-weight:600}tr.failed td{color:#777}td.why{font-style:italic}td.opts{color:#555;font-family:ui-monospace,monospace;font-size:11.5px}.calib{color:#888}
 td.shape,td.scheme{white-space:nowrap}th.bits{font-size:11px;font-weight:500;max-width:64px}tr.total td{border-top:1px solid #999;font-weight:600}td.mark{text-align:center;color:#d7301f}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .grid{stroke:#eee}.frame{fill:none;stroke:#bbb}.axisline{stroke:#888}.tick{fill:#555;font-size:10.5px}.axis{fill:#333;font-size:12px}
@@ -254,15 +277,24 @@ svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 .point circle{fill:#fff;stroke:#777;stroke-width:1.5}.point.on-front circle{fill:#d7301f;stroke:#8c1d12}.point text{fill:#333;font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}.point .val{fill:#666}
 .leader{stroke:#aaa}.legend .on{fill:#d7301f;stroke:#8c1d12}.legend .off{fill:#fff;stroke:#777;stroke-width:1.5}.legend text{fill:#333}
 .hists{display:flex;flex-wrap:wrap;gap:10px 18px}figure.hist{margin:0;width:360px}figcaption{font-size:11.5px;color:#444}
-.hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
+.hbar{fill:#6a9fcb}.level{stroke:#d7301f;stroke-width:0.8;opacity:.75}.level.rug{opacity:.9}.clip{stroke:#333;stroke-dasharray:3 2}.clipped{fill:#f3e3e0}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin:0 0 0 16px;color:#444}
 @media print{body{max-width:none;padding:0}.wide{overflow:visible}nav{display:none}section{break-inside:avoid-page}figure.hist{break-inside:avoid}}
 `;
 
+/** The zoomed chart, when some configurations lie more than ZOOM_POINTS below the best and at least two within. */
+function zoomed(cs: ReportConfig[]): string {
+  const ok = evaluated(cs);
+  if (ok.length === 0) return "";
+  const best = Math.max(...ok.map((c) => c.eval.accuracy)), near = ok.filter((c) => c.eval.accuracy >= best - ZOOM_POINTS / 100).length;
+  if (near < 2 || near === ok.length) return "";
+  return `<p class="note">The ${near} configurations within ${ZOOM_POINTS} points of the best top-1, closer:</p>${tradeoffChart(cs, true)}`;
+}
+
 /** The report as one HTML document. */
 export function renderReport(r: ReportData): string {
   const ok = evaluated(r.configs);
-  const unavailable = r.configs.filter((c) => c.status !== "ok");
+  const failed = r.configs.filter((c) => c.status !== "ok");
   const detailCfg = r.detail ? r.configs.find((c) => c.id === r.detail!.configId) : undefined;
   const sens = r.sensitivity;
   const json = JSON.stringify(r).replace(/</g, "\\u003c");
@@ -277,16 +309,17 @@ ${ok.length} of ${r.configs.length} configurations evaluated. Made by ${esc(r.to
 <nav><a href="#tradeoff">accuracy vs size</a><a href="#metrics">metrics</a><a href="#sensitivity">sensitivity</a><a href="#weights">weights</a><a href="#layers">layers</a><a href="#definitions">definitions</a></nav></header>
 <section id="tradeoff"><h2>Accuracy against model size</h2>
 <p class="note">Every evaluated configuration; filled points are on the Pareto front (no other configuration is at least as small and at least as accurate), joined by the dashed staircase.</p>
-${tradeoffChart(r.configs)}</section>
+${tradeoffChart(r.configs)}
+${zoomed(r.configs)}</section>
 <section id="metrics"><h2>Evaluation metrics</h2>
 <p class="note">The figures <code>qwasm eval --json</code> prints for each configuration's model on the same images (latency is measured in each run, so it differs between runs).</p>
 ${metricsTable(r.configs)}
-${unavailable.length ? `<p class="note">${unavailable.length} configuration${unavailable.length > 1 ? "s" : ""} not evaluated: see the rows marked "not available in this build" or "failed".</p>` : ""}</section>
+${failed.length ? `<p class="note">${failed.length} configuration${failed.length > 1 ? "s" : ""} failed: see the rows marked "failed".</p>` : ""}</section>
 <section id="sensitivity"><h2>Layer sensitivity by bit width</h2>
-${sens.available ? `<p class="note">Each layer quantized alone at each weight width, the rest of the model in float: the KL divergence of the outputs from the float model's (bars) and the top-1 agreement with it.</p>${sensitivityChart(sens)}${sensitivityTable(sens)}`
+${sens.available ? `<p class="note">Each conv / dense layer quantized alone at each weight width, every other layer at int8 (W8A8): the KL divergence of the outputs from the float model's (bars; at 8 bits it is the all-int8 network's) and the top-1 agreement with it${sens.heldOutImages ? `, on ${fmt.int(sens.heldOutImages)} held-out calibration images` : ""}.</p>${sensitivityChart(sens)}${sensitivityTable(sens)}`
     : `<p class="unavailable" id="sensitivity-unavailable">Sensitivity analysis not available: ${esc(sens.why)}</p>`}</section>
 <section id="weights"><h2>Weights and the quantization grid${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
-${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's scale, so that the representable levels (red lines; not drawn beyond 64 levels) sit at the same places for every channel; outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
+${r.detail && r.detail.histograms.length ? `<p class="note">Each conv / dense layer's float weights divided by their output channel's step (its scale; binary XNOR: mean |w|), so that the representable levels (red lines; k-means and power-of-two: the table entries) sit at the same places for every channel; where lines would fill the plot (int8) or each channel has its own codebook, the levels are a rug of ticks on the axis (per-channel codebooks: the lines are channel 0's table); outside the dashed lines (shaded) weights are clipped.</p><div class="hists">${r.detail.histograms.map(histogramChart).join("")}</div>`
     : `<p class="note">No quantized configuration to draw.</p>`}</section>
 <section id="layers"><h2>Per-layer table${detailCfg ? `: ${esc(detailCfg.label)}` : ""}</h2>
 ${r.detail ? `<p class="note">The ops of the .qwm (as <code>qwasm inspect</code> lists them); the last columns give each evaluated configuration's weight bits per layer.</p>${layerTable(r.detail.layers, r.configs)}` : `<p class="note">No quantized configuration to tabulate.</p>`}</section>
@@ -297,6 +330,7 @@ ${r.detail ? `<p class="note">The ops of the .qwm (as <code>qwasm inspect</code>
 <dt>MACs, BOPs</dt><dd>Multiply-accumulates per image; bit operations BOPs = Σ over layers of MACs × weight bits × activation bits.</dd>
 <dt>peak arena bytes</dt><dd>The memory the runtime plans for activations and scratch (peak memory besides the weights).</dd>
 <dt>latency / image</dt><dd>Mean time per image of the evaluation run on the SIMD build in batches of 64 (one thread).</dd>
+<dt>repairs, mixed, k-means, pow2</dt><dd>CLE: cross-layer equalization; BC: bias correction; MSE clip: weight clipping range by MSE search; AdaRound: learned rounding, with the iterations per channel its options give; mixed: bits per layer chosen by sensitivity for that average weight width; k-means: a codebook per channel; pow2: sign and power-of-two levels.</dd>
 <dt>Pareto front</dt><dd>The configurations that no other configuration beats on both model size and top-1 accuracy.</dd>
 </dl></section>
 <script type="application/json" id="report-data">${json}</script>

@@ -10,8 +10,8 @@ export interface ReportConfig {
   group: string;
   /** The options it was quantized with, as text (e.g. `weightBits: 4, cle: true`). */
   options: string;
-  status: "ok" | "unavailable" | "failed";
-  /** For "unavailable" and "failed": the reason, one line. */
+  status: "ok" | "failed";
+  /** For "failed": the error, one line. */
   why?: string;
   eval?: EvalReport;
   /** The calibration method quantize() used ("model": the QDQ model's own scales). */
@@ -39,8 +39,9 @@ export interface ReportLayer {
 }
 
 /**
- * A layer's float weights divided by their output channel's quantization scale ("steps"), as a histogram,
- * with the levels the representation can take. Values beyond `clip` are clipped by the quantizer.
+ * A layer's float weights divided by their output channel's step (its scale; binary XNOR: alpha = mean |w|), as
+ * a histogram, with the levels the representation can take, in steps (src/report/collect.ts `layerGrid`).
+ * Values more than half a step beyond their channel's outermost levels are clipped by the quantizer.
  */
 export interface ReportHistogram {
   layer: string;
@@ -52,10 +53,12 @@ export interface ReportHistogram {
   lo: number;
   hi: number;
   counts: number[];
-  /** Representable levels, in steps (integers for the uniform grids). */
+  /** Representable levels, in steps (integers; k-means / power-of-two: the table entries, the union of the channels' tables). */
   levels: number[];
+  /** Per-channel codebooks: each channel has its own table of at most `levels` entries; channel 0's, in steps. */
+  perChannel?: { channels: number; levels: number; channel0: number[] };
   clip: [number, number];
-  /** Fraction of weights outside the clip range. */
+  /** Fraction of weights more than half a step beyond their channel's outermost levels. */
   clipped: number;
   /** RMS of w/scale - q over the layer, in steps: the rounding and clipping error. */
   rmsError: number;
@@ -66,12 +69,14 @@ export interface SensitivityLayer {
   op: string;
   params: number;
   bytesAtBits?: Record<string, number>;
-  /** Per weight width: KL divergence of the outputs from fp32, and top-1 agreement with fp32. */
+  /** Weight bits of the kernel the layer runs on at each width (a 2-bit layer may be stored widened). */
+  storedBitsAtBits?: Record<string, number>;
+  /** Per weight width: KL divergence of the outputs from fp32, and top-1 agreement with fp32 (the other layers at int8). */
   perBits: Record<string, { kl: number; top1Agreement: number }>;
 }
 
 export type ReportSensitivity =
-  | { available: true; bits: number[]; layers: SensitivityLayer[] }
+  | { available: true; bits: number[]; layers: SensitivityLayer[]; heldOutImages?: number; int8?: { kl: number; top1Agreement: number } }
   | { available: false; why: string };
 
 export interface ReportData {
