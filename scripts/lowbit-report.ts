@@ -45,12 +45,14 @@ for (const c of configs) if (!CONFIGS[c]) throw new Error(`--configs: unknown '$
 const test = readDataset(`${shared}datasets/cifar10/test_batch.bin`, { limit });
 const calib = readDataset(`${shared}datasets/cifar10/data_batch_1.bin`, { limit: calibSize });
 
-/** `qwasm bench`'s batch-1 latency: median of `iterations` runs after 5 warm-up runs, SIMD build. */
+/** `qwasm bench`'s batch-1 latency: median of `iterations` runs after a warm-up of 400 ms, SIMD build. */
 async function medianLatency(qwm: Uint8Array): Promise<number> {
   const m = await loadModel(qwm, { wasm: { simd: readBuild("simd"), nosimd: readBuild("nosimd") } });
   const [H, W, C] = m.info.input.shape;
   const one = new Uint8Array(H * W * C).map((_, i) => (i * 2654435761) >>> 24);
-  for (let i = 0; i < 5; i++) m.run(one);
+  // warm-up for 400 ms at least: V8 compiles wasm functions first with its baseline compiler and swaps in the
+  // optimized code once a function is hot; a few runs are not enough for every kernel of a large module
+  for (let i = 0, t = performance.now(); i < 5 || performance.now() - t < 400; i++) m.run(one);
   const ts: number[] = [];
   for (let i = 0; i < iterations; i++) { const t = performance.now(); m.run(one); ts.push(performance.now() - t); }
   m.dispose();

@@ -370,6 +370,7 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
             const [KH, KW] = n.kernel;
             op(Op.Conv2dQlut, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi, ...lut], {
               weights: b.weights(packQlutGemm(cb, N, KH * KW, C, biasQ, mult)),
+              // the padded int16 image with channels padded to 16, as for the 2-bit layers
               scratch: b.scratch(subConvScratch(2, OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
             });
           } else throw new QwmPackError(`node '${n.name}': depthwise layers have no codebook kernel`);
