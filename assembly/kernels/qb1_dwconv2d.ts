@@ -58,7 +58,7 @@ function dw_portable(
     const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
     for (let ox = 0; ox < OW; ox++) {
       const x0 = ox * SW - PL;
-      const kx0 = tap_lo(x0, DW), kx1 = tap_hi(x0, DW, W, KW);
+      const kx0 = tap_lo(x0, DW), kx1 = x0 + (KW - 1) * DW < W ? KW : tap_hi(x0, DW, W, KW);
       const nvalid = max(0, ky1 - ky0) * max(0, kx1 - kx0);
       const o = out + <usize>((oy * OW + ox) * C);
       for (let c = c0; c < C; c++) {
@@ -114,7 +114,8 @@ function dw_simd(
       const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
       for (let ox = 0; ox < OW; ox++) {
         const x0 = ox * SW - PL;
-        const kx0 = tap_lo(x0, DW), kx1 = tap_hi(x0, DW, W, KW);
+        // interior columns without the division of tap_hi (tap_lo divides only left of the image)
+        const kx0 = tap_lo(x0, DW), kx1 = x0 + (KW - 1) * DW < W ? KW : tap_hi(x0, DW, W, KW);
         const nvalid = max(0, ky1 - ky0) * max(0, kx1 - kx0);
         let cnt = i8x16.splat(0);
         if (nvalid > 0) {

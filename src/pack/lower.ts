@@ -292,9 +292,6 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
         const qx = qOf(n.input);
         let lw = qg.weights.get(n.name);
         if (!lw) throw new QwmPackError(`node '${n.name}' (${n.op}) has no quantized weights`);
-        // A sub-8-bit layer whose real multiplier reaches 1 (coarse weight scales: 2-bit, binary) cannot be
-        // requantized (shift >= 31): its integer weights are scaled by 2^e and the layer runs on the narrowest
-        // kernel that holds them (int4, else int8); the arithmetic is the same, only the storage grows.
         if (lw.xnor) {
           // binary (XNOR) layer: SignQb1 on the input, then the XNOR-popcount op; scales are per unit of the +-1 dot
           const xn = lw.xnor, N = n.outChannels;
@@ -334,6 +331,9 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
           }
           break;
         }
+        // A sub-8-bit layer whose real multiplier reaches 1 (coarse weight scales: 2-bit, binary) cannot be
+        // requantized (shift >= 31): its integer weights are scaled by 2^e and the layer runs on the narrowest
+        // kernel that holds them (int4, else int8); the arithmetic is the same, only the storage grows.
         if (lw.bits !== undefined && lw.bits < 8) {
           const maxReal = Math.max(...Array.from(lw.scales, (s) => (qx.scale * s) / qy.scale));
           let e = 0;
