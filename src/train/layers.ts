@@ -208,9 +208,9 @@ export class BatchNorm extends Layer {
     if (this.xhat.length < n) this.xhat = new Float32Array(n);
     const mean = new Float64Array(C), v = new Float64Array(C);
     if (train) {
-      for (let i = 0; i < n; i++) mean[i % C] += x[i];
+      for (let o = 0; o < n; o += C) for (let c = 0; c < C; c++) mean[c] += x[o + c];
       for (let c = 0; c < C; c++) mean[c] /= M;
-      for (let i = 0; i < n; i++) { const d = x[i] - mean[i % C]; v[i % C] += d * d; }
+      for (let o = 0; o < n; o += C) for (let c = 0; c < C; c++) { const d = x[o + c] - mean[c]; v[c] += d * d; }
       for (let c = 0; c < C; c++) {
         v[c] /= M;
         this.mean[c] = (1 - this.momentum) * this.mean[c] + this.momentum * mean[c];
@@ -220,8 +220,10 @@ export class BatchNorm extends Layer {
       for (let c = 0; c < C; c++) { mean[c] = this.mean[c]; v[c] = this.var[c]; }
     }
     for (let c = 0; c < C; c++) this.invStd[c] = 1 / Math.sqrt(v[c] + this.eps);
-    const g = this.gamma.data, b = this.beta.data, xh = this.xhat;
-    for (let i = 0; i < n; i++) { const c = i % C; xh[i] = (x[i] - mean[c]) * this.invStd[c]; y[i] = g[c] * xh[i] + b[c]; }
+    const g = this.gamma.data, b = this.beta.data, xh = this.xhat, is = this.invStd;
+    for (let o = 0; o < n; o += C) {
+      for (let c = 0; c < C; c++) { const h = (x[o + c] - mean[c]) * is[c]; xh[o + c] = h; y[o + c] = g[c] * h + b[c]; }
+    }
     applyAct(this.act, y);
   }
   backward(k: Kernels, s: Scratch, B: number): void {
@@ -229,14 +231,12 @@ export class BatchNorm extends Layer {
     const dz = k.f32(actBackward(k, this.act, this.out, s.dz, n), n);
     const xh = this.xhat, g = this.gamma.data;
     const sdz = new Float64Array(C), sdzx = new Float64Array(C);
-    for (let i = 0; i < n; i++) { const c = i % C; sdz[c] += dz[i]; sdzx[c] += dz[i] * xh[i]; }
+    for (let o = 0; o < n; o += C) for (let c = 0; c < C; c++) { sdz[c] += dz[o + c]; sdzx[c] += dz[o + c] * xh[o + c]; }
     for (let c = 0; c < C; c++) { this.beta.grad[c] = sdz[c]; this.gamma.grad[c] = sdzx[c]; }
     if (this.inputs[0].noGrad) return;
     const dx = k.f32(this.inputs[0].dy, n);
-    for (let i = 0; i < n; i++) {
-      const c = i % C;
-      dx[i] += (g[c] * this.invStd[c] / M) * (M * dz[i] - sdz[c] - xh[i] * sdzx[c]);
-    }
+    const f = Float64Array.from({ length: C }, (_, c) => (g[c] * this.invStd[c]) / M), m1 = Float64Array.from(sdz), m2 = Float64Array.from(sdzx);
+    for (let o = 0; o < n; o += C) for (let c = 0; c < C; c++) dx[o + c] += f[c] * (M * dz[o + c] - m1[c] - xh[o + c] * m2[c]);
   }
   /** Per-channel affine a*x + b equal to this layer in inference. */
   affine(): { a: Float32Array; b: Float32Array } {
