@@ -8,6 +8,8 @@ export { QwmOnnxError, type Imported } from "./onnx/types.ts";
 export { readDataset, decodeImage, readLabels, toModelPixels, normalizedFloats, QwmDataError, type Dataset } from "./data/index.ts";
 export { calibrate, chooseCalibration, collectStats, rangesFrom, CALIBRATION_METHODS, type CalibrationMethod } from "./calibrate/index.ts";
 export { quantizeGraph, quantizationFromModel } from "./quantize/graph.ts";
+export { applyLowBit, quantizeWeightsLowBit } from "./quantize/lowbit.ts";
+export { applyXnor, binaryActStats, innerLayers, type XnorLayer, type BinaryActStats } from "./quantize/binary.ts";
 export { lowerFloat, lowerQuantized } from "./pack/lower.ts";
 export { writeQwm } from "./pack/qwm.ts";
 export { readQwm, layers } from "./pack/read.ts";

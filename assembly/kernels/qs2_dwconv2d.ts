@@ -13,7 +13,8 @@
 // Widths: |x| <= 128 and |w| <= 2, so two taps' int16 products (interior runs) stay below 2^10; the int32
 // accumulator bound |bias| + 255 * sum |w| <= 2^31 - 1 is checked at pack and load time.
 // `kind` selects the layout (2: qs2, 1: qbw) at run time: one copy of the kernel serves both (wasm size); the
-// branch in the weight unpack is taken the same way for a whole layer.
+// branch in the weight unpack is taken the same way for a whole layer. With at most 64 taps, each 8-channel
+// block's weights are unpacked once into WBUF (kind 0 below) and the loops load them.
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
@@ -40,9 +41,11 @@ export function qbw_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
   return KH * KW * ((C + 7) >> 3) + 8 * C;
 }
 
-// Eight weights of channels c..c+7 (c a multiple of 8) at p (the byte of channel c) as int16 lanes.
+// Eight weights of channels c..c+7 (c a multiple of 8) at p (the byte of channel c) as int16 lanes; kind 0:
+// already unpacked (WBUF).
 @inline
 function wVec(kind: i32, p: usize): v128 {
+  if (kind == 0) return v128.load(p);
   if (kind == 2) {
     const v = i16x8.splat(<i16>load<u16>(p));
     return i16x8.shr_s(i16x8.mul(v, i16x8(16384, 4096, 1024, 256, 64, 16, 4, 1)), 14);
@@ -62,6 +65,11 @@ function wOne(kind: i32, p: usize, c: i32): i32 {
   const b = i32(load<u8>(p + <usize>(c >> 3)));
   return 1 - (((b >> (c & 7)) & 1) << 1);
 }
+
+// One 8-channel block's weights unpacked to int16 lanes, tap by tap, when the kernel has at most 64 taps: the
+// loops then load them instead of unpacking per tap and pixel.
+const WBUF_TAPS = 64;
+const WBUF: usize = memory.data(WBUF_TAPS * 16, 16);
 
 /** 2-bit / ternary depthwise conv2d; arguments as qs8_dwconv2d. */
 export function qs2_dwconv2d(
@@ -153,8 +161,11 @@ function dw_simd(
   const Cb = wRowBytes(kind, C);
   const bias = pw + <usize>(T * Cb);
   const mult = bias + (<usize>C << 2);
-  const cs = <usize>C, ws = <usize>Cb;
+  const cs = <usize>C;
   const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
+  // weights as the loops read them: unpacked in WBUF (kind 0, 16 bytes per tap) or packed (Cb bytes per tap)
+  const buffered = T <= WBUF_TAPS;
+  const wk = buffered ? 0 : kind, ws = buffered ? <usize>16 : <usize>Cb;
   const wRowStep = <usize>KW * ws;
   const pre = requant_sm_pre(shift), k = shift + pre - 32;
   const rnd = requant_sm_rnd(shift);
@@ -168,15 +179,16 @@ function dw_simd(
     const cb = <usize>c;
     const b0 = v128.load(bias + (cb << 2)), b1 = v128.load(bias + (cb << 2), 16);
     const m0 = i32x4.shl(v128.load(mult + (cb << 2)), pre), m1 = i32x4.shl(v128.load(mult + (cb << 2), 16), pre);
-    // interior bias: bias - zx * sum_t w[t][c]
+    // interior bias: bias - zx * sum_t w[t][c]; the block's weights unpacked into WBUF when they fit
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
     for (let t = 0; t < T; t++) {
-      const wv = wVec(kind, pw + <usize>t * ws + (cb >> wShift(kind)));
+      const wv = wVec(kind, pw + <usize>(t * Cb) + (cb >> wShift(kind)));
+      if (buffered) v128.store(WBUF + (<usize>t << 4), wv);
       s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(wv));
       s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(wv));
     }
     const f0 = i32x4.sub(b0, i32x4.mul(zx32, s0)), f1 = i32x4.sub(b1, i32x4.mul(zx32, s1));
-    const wb = pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
+    const wb = buffered ? WBUF : pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
     for (let oy = 0; oy < OH; oy++) {
       const y0 = oy * SH - PT;
       const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);
@@ -186,7 +198,7 @@ function dw_simd(
           const xp = xb + <usize>((y0 * W + oxA * SW - PL) * C);
           const op = ob + <usize>((oy * OW + oxA) * C);
           const n = oxB - oxA, xStep = <usize>(SW * C);
-          dw_run(kind, xp, op, n, xStep, cs, ws, wb, KH, KW, xRowStep, xColStep, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
+          dw_run(wk, xp, op, n, xStep, cs, ws, wb, KH, KW, xRowStep, xColStep, f0, f1, m0, m1, rnd, k, zyv, lov, hiv);
           ox = oxB - 1;
           continue;
         }
@@ -199,7 +211,7 @@ function dw_simd(
           let xp = xr, wp = wr;
           for (let kx = kx0; kx < kx1; kx++) {
             const xv = i16x8.sub(v128.load8x8_s(xp), zx16);
-            const wv = wVec(kind, wp);
+            const wv = wVec(wk, wp);
             acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
             acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
             xp += xColStep;
