@@ -2,7 +2,7 @@
 # The figures of issue #13 (binary and ternary QAT), one run after the other (heavy: ~1 h on a loaded 2-core
 # machine). Fashion-MNIST from /usr/share/datasets/fashion-mnist (60k train / 10k test), CIFAR-10 from
 # ../shared/datasets/cifar10. Outputs and logs in ${OUT:-/tmp/bnn}. Run from the repository root:
-#   nice -n 10 sh scripts/bnn-figures.sh [binary] [twin8] [ternary] [fp32] [cifar]   (default: all)
+#   nice -n 10 sh scripts/bnn-figures.sh [binary] [twin8] [ternary] [fp32] [cifar] [cifar-bin]   (default: all)
 set -e
 F=/usr/share/datasets/fashion-mnist; S=../shared; O=${OUT:-/tmp/bnn}; mkdir -p "$O"
 Q="node bin/qwasm.mjs"
@@ -25,4 +25,8 @@ want fp32 && run fm_fp32 train --arch fmnist-cnn --weights 32 --acts 32 $FM --ep
 want cifar && run c10_resnet20_w2a8_twn finetune $S/models/cifar10_resnet20_dev.onnx --data $S/datasets/cifar10/data_batch_1.bin \
   --test $S/datasets/cifar10/test_batch.bin --mean 0.4914,0.4822,0.4465 --std 0.2470,0.2435,0.2616 \
   --method twn --weights 2 --acts 8 --bn --epochs 1 --lr 1e-3 --out "$O/c10_resnet20_w2a8_twn.qwm"
+# 6. (comparison) the same fine-tune, binary: --method xnor (W1A1)
+want cifar-bin && run c10_resnet20_w1a1 finetune $S/models/cifar10_resnet20_dev.onnx --data $S/datasets/cifar10/data_batch_1.bin \
+  --test $S/datasets/cifar10/test_batch.bin --mean 0.4914,0.4822,0.4465 --std 0.2470,0.2435,0.2616 \
+  --method xnor --bn --epochs 1 --lr 1e-3 --out "$O/c10_resnet20_w1a1.qwm"
 date -u

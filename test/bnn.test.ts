@@ -63,6 +63,9 @@ test("sign activations: +-1 (+1 at 0), ApproxSign gradient 2 - 2|x| inside (-1, 
   const s = new SignActs(), y = new Float32Array(x.length), gx = new Float32Array(x.length).fill(0.5);
   s.forward(x, y);
   assert.equal(Array.from(y), [-1, -1, -1, 1, 1, 1, 1, 1, 1]);
+  const p = new SignActs(true), yp = new Float32Array(4);
+  p.forward(Float32Array.from([0, 0.01, 2, 0]), yp); // a ReLU output: 0 is the inactive unit, -1 (SignQb1's x > zero point)
+  assert.equal(Array.from(yp), [-1, 1, 1, -1]);
   s.backward(x, Float32Array.from(x, () => 2), gx); // adds into gx
   const F = (v: number) => (v < -1 ? -1 : v < 0 ? 2 * v + v * v : v < 1 ? 2 * v - v * v : 1);
   for (let i = 0; i < x.length; i++) {

@@ -8,6 +8,7 @@ import { asymmetricQParams, quantizeWeights, type QParams } from "../quantize/pa
 import { Kernels, QwmTrainError } from "./kernels.ts";
 import { ActLayer, ActQuant, Add, BatchNorm, Conv, DwConv, type Layer, Pool, type Scratch, type Val, type ConvGeom } from "./layers.ts";
 import { applyXnor } from "../quantize/binary.ts";
+import { SignActs } from "./quantizers/xnor.ts";
 import { checkMethod, type ActQuantizer, type Param, type WeightQuantizer } from "./quantizers/index.ts";
 
 /** Batch normalization (training from scratch); folded into the conv before it at export. */
@@ -69,12 +70,21 @@ export class Net {
     this.input.noGrad = true;
     const reader = new Map<string, Val>([[graph.input.name, this.input]]);
     const get = (v: string) => reader.get(v)!;
+    const nonNeg = new Set<string>();
+    for (const n of graph.nodes) {
+      const a = "act" in n ? n.act : undefined;
+      if (a === "relu" || a === "relu6" || (n.op === "act" && (n.kind === "relu" || (n.kind === "clip" && n.alpha === 0)))
+        || ((n.op === "maxpool" || n.op === "avgpool" || n.op === "gap" || n.op === "flatten") && nonNeg.has(n.input))) nonNeg.add(n.output);
+    }
     /** the binary layer's input: sign(x) (ApproxSign gradient) of the value, for that reader only */
     const signed = (n: Node, v: string): Val => {
       const x = get(v);
       if (!this.binary.has(n.name)) return x;
       const sv = newVal(`${v}:sign:${n.name}`, x.shape);
-      this.layers.push(new ActQuant(sv.name, x, sv, m!.act(1)));
+      const q = m!.act(1);
+      // a ReLU output (or its pooled / flattened form) is non-negative: its sign is x > 0, as SignQb1 exports it
+      if (q instanceof SignActs) q.positive = nonNeg.has(v);
+      this.layers.push(new ActQuant(sv.name, x, sv, q));
       return sv;
     };
     for (const n of graph.nodes) {

@@ -41,13 +41,19 @@ export class XnorWeights implements WeightQuantizer {
   }
 }
 
-/** sign(x) with Bi-Real's ApproxSign gradient; placed on the inputs of binary layers only (net.ts). */
+/**
+ * sign(x) with Bi-Real's ApproxSign gradient; placed on the inputs of binary layers only (net.ts). `positive`: the
+ * input is non-negative (a ReLU output), +1 where x > 0 and -1 at 0 (the inactive unit), as SignQb1 exports it;
+ * otherwise +1 where x >= 0.
+ */
 export class SignActs implements ActQuantizer {
   readonly bits = 1;
   readonly params: Param[] = [];
+  constructor(public positive = false) {}
   step(): number { return 2; } // the two levels -1 and +1
   forward(x: Float32Array, y: Float32Array): void {
-    for (let i = 0; i < x.length; i++) y[i] = x[i] < 0 ? -1 : 1;
+    if (this.positive) for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? 1 : -1;
+    else for (let i = 0; i < x.length; i++) y[i] = x[i] < 0 ? -1 : 1;
   }
   backward(x: Float32Array, gy: Float32Array, gx: Float32Array): void {
     for (let i = 0; i < x.length; i++) { const a = Math.abs(x[i]); if (a < 1) gx[i] += gy[i] * (2 - 2 * a); }
