@@ -128,6 +128,7 @@ export async function quantize(onnx: string | Uint8Array, opts: QuantizeOptions 
   const binary = (opts.actBits ?? 8) !== 8;
   if (binary && (opts.actBits !== 1 || opts.weightBits !== 1)) throw new QwmUsageError("binary activations (--acts 1) go with binary weights (--weights 1); other activation widths are 8-bit");
   if (binary && (budget || opts.bitsPerLayer)) throw new QwmUsageError("binary XNOR layers (--acts 1) and mixed precision do not combine: choose one");
+  if (binary && wantRepairs) throw new QwmUsageError("the repairs (cle, bias correction, adaround, weight clip) work on weight grids with int8 activations; binary XNOR layers (--acts 1) are trained instead (qwasm train --method xnor)");
   if (!opts.calib) {
     if (wantRepairs) throw new QwmUsageError("the repairs (cle, bias correction, adaround, weight clip) need calibration images (--calib)");
     if (budget) throw new QwmUsageError("mixed precision (a size budget or average bits) needs calibration images (--calib) to measure layer sensitivity");

@@ -268,6 +268,31 @@ testIf(haveFashion(), "quantize(): every repair at W4A8 on the bundled model, re
   await rejects({ calib: undefined, cle: true }, /need calibration images/);
 });
 
+testIf(haveFashion(), "repairs on k-means and power-of-two codebooks: AdaRound moves weights between table entries, indices follow, the .qwm runs", "bundled Fashion-MNIST model or models/data missing", async () => {
+  const onnx = new Uint8Array(readFileSync(FASHION));
+  const calib = readDataset(`${ROOT}models/data/fashion-train256-images-idx3-ubyte.gz`, { limit: 64 });
+  const test = readDataset(`${ROOT}models/data/fashion-t10k1000-images-idx3-ubyte.gz`, { limit: 200 });
+  for (const fmt of [{ weightBits: 3, weightFormat: "kmeans" as const }, { weightBits: 3, weightFormat: "pow2" as const }]) {
+    const base = { calib, calibration: "minmax" as const, preprocess: { mean: [0.286], std: [0.353] }, ...fmt };
+    const naive = await quantize(onnx, base);
+    const r = await quantize(onnx, { ...base, biasCorrection: true, adaround: { iterations: 40 } });
+    assert.ok(r.repairs!.adaround!.layers.every((l) => l.error <= l.nearestError), `${fmt.weightFormat}: AdaRound never worse than nearest`);
+    assert.ok(r.repairs!.adaround!.layers.some((l) => l.flipped > 0), `${fmt.weightFormat}: some weights moved`);
+    for (const [name, lw] of r.quantized!.weights) {
+      if (!lw.codebook) continue;
+      const cb = lw.codebook, N = lw.scales.length, per = lw.q.length / N;
+      for (let i = 0; i < lw.q.length; i++) {
+        const g = cb.perChannel ? Math.floor(i / per) : 0;
+        assert.is(cb.tables[g * cb.entries + cb.idx[i]], lw.q[i], `${name}[${i}]: index and value agree`);
+      }
+    }
+    const [a, b] = [await evaluate(naive.qwm, test), await evaluate(r.qwm, test)];
+    assert.ok(b.accuracy >= a.accuracy - 0.02, `${fmt.weightFormat}: repairs ${b.accuracy} vs naive ${a.accuracy}`);
+  }
+  const e = await quantize(onnx, { calib, weightBits: 1, actBits: 1, adaround: true }).then(() => undefined, (x: unknown) => x);
+  assert.ok(e instanceof QwmUsageError && /binary XNOR layers/.test((e as Error).message), "repairs refuse XNOR layers with a typed error");
+});
+
 const qwasm = (...args: string[]) => {
   const r = spawnSync(process.execPath, [join(ROOT, "bin/qwasm.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, QWASM_DEBUG: "" } });
   return { code: r.status, out: r.stdout, err: r.stderr };

@@ -4,7 +4,7 @@
 //   uniform 4-bit   codes -7..7 times the scale            uniform 2-bit  codes -2..1 times the scale
 //   ternary         codes -1, 0, 1 times the scale          binary (BWN)   codes -1, 1 times the scale
 // A grid is a list of allowed values, not a scale and a range, so non-uniform grids (k-means codebooks, powers
-// of two: --weight-format kmeans / pow2, being added beside this) plug in by giving their levels: AdaRound and
+// of two: --weight-format kmeans / pow2) plug in by giving their levels (layerGrids): AdaRound and
 // bias correction only ever ask "which grid values lie below and above this weight".
 import type { LayerWeights } from "../lowbit.ts";
 import { QwmQuantizeError } from "../params.ts";
@@ -45,6 +45,38 @@ export function gridsOf(codes: number[], scales: Float32Array): ChannelGrid[] {
     }
     return g;
   });
+}
+
+/**
+ * One grid per output channel of any representation: the uniform / ternary / binary codes times the channel's
+ * scale, or, for a codebook layer (k-means, power-of-two), its table's entries times the channel's scale (the
+ * codes are then the table values; `withCodes` turns them back into indices).
+ */
+export function layerGrids(lw: LayerWeights): ChannelGrid[] {
+  const cb = lw.codebook;
+  if (!cb) return gridsOf(codesOf(lw), lw.scales);
+  return Array.from(lw.scales, (s, n) => {
+    const g = cb.perChannel ? n : 0;
+    const codes = Int8Array.from(new Set(cb.tables.subarray(g * cb.entries, (g + 1) * cb.entries))).sort();
+    return { values: Float64Array.from(codes, (c) => c * s), codes };
+  });
+}
+
+/** `lw` with its codes replaced by `q`; a codebook layer's indices follow (each value's first table entry). */
+export function withCodes(lw: LayerWeights, q: Int8Array): LayerWeights {
+  const cb = lw.codebook;
+  if (!cb) return { ...lw, q };
+  const N = lw.scales.length, per = q.length / N, idx = new Uint8Array(q.length);
+  for (let n = 0; n < N; n++) {
+    const g = cb.perChannel ? n : 0;
+    const table = cb.tables.subarray(g * cb.entries, (g + 1) * cb.entries);
+    for (let i = n * per; i < (n + 1) * per; i++) {
+      const j = table.indexOf(q[i]);
+      if (j < 0) throw new QwmQuantizeError(`codebook: value ${q[i]} of channel ${n} is not in its table`);
+      idx[i] = j;
+    }
+  }
+  return { ...lw, q, codebook: { ...cb, idx } };
 }
 
 /** Index of the largest grid value <= x (-1 when x is below all of them). */

@@ -7,7 +7,7 @@ import type { QuantizedGraph } from "../../pack/lower.ts";
 import { adaround, ADAROUND_DEFAULT_ITERATIONS } from "./adaround.ts";
 import { correctBias } from "./bias_correction.ts";
 import { clippedScales, type WeightClip } from "./clip.ts";
-import { codesOf, dequantize, gridsOf, roundToGrids } from "./grid.ts";
+import { codesOf, dequantize, gridsOf, layerGrids, roundToGrids, withCodes } from "./grid.ts";
 import { layerInputs, type Layer } from "./inputs.ts";
 
 export { crossLayerEqualize, equalize, clePairs, type CleReport } from "./cle.ts";
@@ -61,8 +61,8 @@ export async function repairWeights(g: Graph, qg: QuantizedGraph, wasm: BufferSo
     report.adaround = { iterations, layers: [] };
     layers.forEach((n, i) => {
       const lw = qg.weights.get(n.name)!;
-      const r = adaround(n.weight, gridsOf(codesOf(lw), lw.scales), inputs.get(n.name)!, { iterations });
-      qg.weights.set(n.name, { ...lw, q: r.q });
+      const r = adaround(n.weight, layerGrids(lw), inputs.get(n.name)!, { iterations });
+      qg.weights.set(n.name, withCodes(lw, r.q));
       report.adaround!.layers.push({ name: n.name, iterations: r.iterations, nearestError: r.nearestError, error: r.error, flipped: r.flipped });
       opts.onProgress?.(i + 1, layers.length, `adaround ${n.name}: error ${r.nearestError.toExponential(3)} -> ${r.error.toExponential(3)}, ${r.flipped} weights flipped, ${r.iterations} iterations`);
     });
