@@ -61,9 +61,9 @@ const ROWS: [string, QuantizeOptions][] = [
   ["W4A8 per-tensor +BC", { weightBits: 4, perTensor: true, biasCorrection: true }],
   ["W4A8 per-tensor +AdaRound", { weightBits: 4, perTensor: true, adaround }],
   ["W4A8 per-tensor all (CLE+BC+AdaRound+clip mse)", { weightBits: 4, perTensor: true, ...ALL }],
-  // W3 k-means: --weight-format kmeans is being added by another engineer; these rows run once the quantizer
-  // accepts it (until then they print "not available" with the quantizer's own message).
+  // W3 k-means (per-channel 8-entry tables): the repairs work on the table entries (src/quantize/repairs/grid.ts)
   ["W3A8 k-means naive", { weightBits: 3, weightFormat: "kmeans" }],
+  ["W3A8 k-means BC+AdaRound", { weightBits: 3, weightFormat: "kmeans", biasCorrection: true, adaround }],
   ["W3A8 k-means all (CLE+BC+AdaRound)", { weightBits: 3, weightFormat: "kmeans", cle: true, biasCorrection: true, adaround }],
   ["W2A8 per-channel naive", { weightBits: 2 }],
   ["W2A8 per-channel all (CLE+BC+AdaRound+clip mse)", { weightBits: 2, ...ALL }],
