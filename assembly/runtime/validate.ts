@@ -454,7 +454,7 @@ function checkOp(i: i32, r: u32, end: u32): i32 {
   // Structure: a known code, the input and param counts it takes, the exact record size.
   const code = rd_u16(r);
   if (code >= OP_CODES || load<u8>(OP_INFO + (<usize>code << 2)) == 0) return opFail(ErrorKind.Unknown, Field.OpCode, i);
-  if (!LOWBIT && code >= <u32>Op.Conv2dQs4) return opFail(ErrorKind.Unknown, Field.OpCode, i); // lite build: 24..39 unknown
+  if (!LOWBIT && code >= <u32>Op.Conv2dQs4 && code <= <u32>Op.DwConv2dQb1) return opFail(ErrorKind.Unknown, Field.OpCode, i); // lite
   const info = OP_INFO + (<usize>code << 2);
   const minIn = <u32>load<u8>(info), maxIn = <u32>load<u8>(info, 1), nParams = <u32>load<u8>(info, 2), flags = <u32>load<u8>(info, 3);
   const nIn = rd_u16(r + 4), nPar = rd_u16(r + 6);
