@@ -1,20 +1,9 @@
-// The qwasm wasm module: kernels (assembly/kernels) and, on top, the runtime (assembly/runtime).
-// Exports take pointers and lengths into this module's memory; no managed objects, no imports.
+// The qwasm wasm module (full builds: simd / nosimd / relaxed): kernels (assembly/kernels) and, on top, the
+// runtime (assembly/runtime). Exports take pointers and lengths into this module's memory; no managed objects,
+// no imports. The core (int8 + fp32 kernels, memory, runtime api) is assembly/lite.ts; the sub-8-bit kernels
+// (int4 / 2-bit / ternary / BWN / XNOR binary / codebook) are added here, and QW_LOWBIT=1 compiles their ops.
 
-export { qw_alloc, qw_reset, qw_heap_top, qw_heap_rewind } from "./runtime/memory";
-export { qs8_packed_bytes, a_elem_bytes } from "./kernels/qs8_gemm";
-export { qs8_conv2d, qs8_fully_connected, qs8_conv2d_scratch_bytes, qs8_fully_connected_scratch_bytes } from "./kernels/qs8_conv2d";
-export { f32_packed_bytes } from "./kernels/f32_gemm";
-export { f32_conv2d, f32_fully_connected, f32_conv2d_scratch_bytes } from "./kernels/f32_conv2d";
-export { f32_dwconv2d, f32_dwconv2d_packed_bytes } from "./kernels/f32_dwconv2d";
-export { f32_maxpool2d, f32_avgpool2d, f32_global_avgpool } from "./kernels/f32_pool";
-export { f32_add, f32_activation } from "./kernels/f32_eltwise";
-export { qs8_dwconv2d, qs8_dwconv2d_packed_bytes } from "./kernels/qs8_dwconv2d";
-export { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool, qs8_global_avgpool_requant } from "./kernels/qs8_pool";
-export { qs8_add } from "./kernels/qs8_add";
-export { qs8_lut } from "./kernels/qs8_lut";
-export { concat_channels } from "./kernels/concat";
-export * from "./runtime/api";
+export * from "./lite";
 export {
   qs4_conv2d, qs4_fully_connected, qs4_packed_bytes, qs4_conv2d_scratch_bytes, qs4_fully_connected_scratch_bytes,
   qbw_conv2d, qbw_fully_connected, qbw_packed_bytes, qbw_conv2d_scratch_bytes, qbw_fully_connected_scratch_bytes,

@@ -1,6 +1,6 @@
 // The relaxed-SIMD build's own figures (npm run bench spawns this under Deno, which runs that build; Node 20
-// does not): batch-1 median latency and batch-64 throughput of qwasm int8 models through the SDK, the relaxed
-// and the SIMD build side by side (rounds interleaved), wall clock and CPU time of the process.
+// does not): batch-1 median latency and batch-64 throughput of qwasm int8 models through the SDK, the relaxed,
+// the SIMD and the lite build side by side (rounds interleaved), wall clock and CPU time of the process.
 //   deno run --allow-read bench/deno-latency.ts --rounds R --per-round N --b64-runs M MODEL.qwm...
 // Prints one JSON line: [{ file, build, b1_ms, b1_cpu_ms, b64_img_s, b64_cpu_img_s }].
 import process from "node:process";
@@ -12,7 +12,7 @@ const num = (n: string, d: number) => { const i = args.indexOf(n); return i >= 0
 const rounds = num("--rounds", 10), perRound = num("--per-round", 10), b64Runs = num("--b64-runs", 5);
 const files = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 const wasm = (b: string) => Deno.readFileSync(new URL(`../build/qwasm.${b}.wasm`, import.meta.url));
-const BUILDS = ["relaxed", "simd"] as const;
+const BUILDS = ["relaxed", "simd", "lite"] as const; // lite: what browsers and Deno now pick for int8 models
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };

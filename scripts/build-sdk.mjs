@@ -1,7 +1,7 @@
 // npm run build:sdk: the deployable SDK. Bundles each host entry of sdk/hosts/ with esbuild (ES2022, ESM,
-// minified) into dist/sdk/<host>.js, copies the three wasm builds to dist/ (where the bundles look for them),
+// minified) into dist/sdk/<host>.js, copies the four wasm builds to dist/ (where the bundles look for them),
 // emits the type declarations with tsc, checks that a consumer type-checks against them, and prints sizes.
-//   dist/qwasm.{relaxed,simd,nosimd}.wasm
+//   dist/qwasm.{lite,relaxed,simd,nosimd}.wasm
 //   dist/sdk/{node,deno,browser,workerd}.js
 //   dist/sdk/index.d.ts (+ dist/sdk/types/): one API for every host
 import { execFileSync } from "node:child_process";
@@ -13,7 +13,7 @@ import * as esbuild from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = `${root}dist/`;
 const HOSTS = ["node", "deno", "browser", "workerd"];
-const BUILDS = ["relaxed", "simd", "nosimd"];
+const BUILDS = ["lite", "relaxed", "simd", "nosimd"];
 
 for (const b of BUILDS) {
   const f = `${root}build/qwasm.${b}.wasm`;

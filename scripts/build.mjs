@@ -3,6 +3,8 @@
 //   build/qwasm.simd.wasm     WASM SIMD (v128) kernels
 //   build/qwasm.nosimd.wasm   no v128 at all: for wasm2c, interpreters and old engines
 //   build/qwasm.relaxed.wasm  SIMD + relaxed-SIMD dot products (Deno, workerd, Chromium; never Node 20)
+//   build/qwasm.lite.wasm     SIMD, int8 + fp32 ops only (assembly/lite.ts, QW_LOWBIT=0): the web runtime for
+//                             models without sub-8-bit ops (the SDK picks it: docs/api.md)
 //   build/qwasm.train.wasm    fp32 training kernels for the toolkit (src/train/), not part of the runtime
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
@@ -16,9 +18,15 @@ const BUILDS = {
   nosimd: { features: [] },
   simd: { features: ["--enable-simd"] },
   relaxed: { features: ["--enable-simd", "--enable-relaxed-simd"] },
+  lite: { features: ["--enable-simd"], entry: "assembly/lite.ts" },
 };
+// The sub-8-bit kernels' exports (only in the full builds), and instructions that only their code uses: the lite
+// build must have none of either (only the XNOR binary kernels count bits).
+export const LOWBIT_EXPORT = /^(qs4|qs2|qbw|qb1|qlut)_/;
+export const LOWBIT_ONLY_OPS = ["i64.popcnt", "i32.popcnt"];
 // Exports whose reachable code must use a given instruction in a given build: the hot kernels.
 export const HOT = {
+  lite: { qs8_conv2d: "i32x4.dot_i16x8_s", qs8_fully_connected: "i32x4.dot_i16x8_s" },
   simd: { qs8_conv2d: "i32x4.dot_i16x8_s", qs8_fully_connected: "i32x4.dot_i16x8_s", qs4_conv2d: "i32x4.dot_i16x8_s", qb1_conv2d: "i64.popcnt", qlut_conv2d: "i8x16.swizzle" },
   relaxed: { qs8_conv2d: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs8_fully_connected: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qs4_conv2d: "i32x4.relaxed_dot_i8x16_i7x16_add_s", qb1_conv2d: "i64.popcnt", qlut_conv2d: "i8x16.swizzle" },
 };
@@ -73,14 +81,19 @@ function check(name, bytes) {
     if (/^f32_/.test(exp) && RELAXED_OP.test(text)) problems.push(`fp32 kernel ${exp} uses relaxed-SIMD instructions`);
     RELAXED_OP.lastIndex = 0;
   }
+  if (name === "lite") {
+    const low = Object.keys(perExport).filter((e) => LOWBIT_EXPORT.test(e));
+    if (low.length) problems.push(`exports low-bit kernels: ${low.join(", ")}`);
+    for (const op of LOWBIT_ONLY_OPS) if (all.includes(op)) problems.push(`contains ${op} (low-bit kernel code)`);
+  }
   return { problems, simdCount: simdOps.size, relaxed: [...relaxedOps] };
 }
 
 mkdirSync(`${root}build`, { recursive: true });
 let failed = false;
-for (const [name, { features }] of Object.entries(BUILDS)) {
+for (const [name, { features, entry = "assembly/index.ts" }] of Object.entries(BUILDS)) {
   const out = `${root}build/qwasm.${name}.wasm`;
-  execFileSync(bin("asc"), ["assembly/index.ts", "--target", name], { cwd: root, stdio: "inherit" });
+  execFileSync(bin("asc"), [entry, "--target", name], { cwd: root, stdio: "inherit" });
   execFileSync(bin("wasm-opt"), [out, "-o", out, "-O3", "--mvp-features", ...BASE_FEATURES, ...features], { cwd: root, stdio: "inherit" });
   const bytes = readFileSync(out);
   const { problems, simdCount, relaxed } = check(name, bytes);

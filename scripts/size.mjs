@@ -1,11 +1,13 @@
 // npm run size [-- --json] (npm run -s ... for the JSON alone on stdout): what a web page ships to classify an image, gzipped (level 9, as served).
 //   ours: a minimal app (below) importing the SDK's browser entry, bundled and minified with esbuild, plus the
-//         SIMD wasm build it fetches. sdk_gzip_bytes = gzip(app JS) + gzip(qwasm.simd.wasm). Goal: <= 30 KiB.
+//         wasm build it fetches for an int8 model: the lite build (SIMD, int8 + fp32 ops only; the browser host
+//         picks it for any model without sub-8-bit ops). sdk_gzip_bytes = gzip(app JS) + gzip(qwasm.lite.wasm).
+//         Goal: <= 30 KiB. Also printed: the same app with the full SIMD build (what a sub-8-bit model fetches).
 //   peers: the same kind of app for onnxruntime-web (its wasm backend: JS with the emscripten glue bundled,
 //         plus ort-wasm-simd-threaded.wasm) and tfjs-backend-wasm (tfjs-core + the backend, plus its SIMD wasm),
 //         when those packages are installed (devDependencies).
 //   also: the browser example's app.js bundled the same way.
-// Needs build/qwasm.simd.wasm (npm run build). Prints a table, or one JSON object with --json.
+// Needs build/qwasm.lite.wasm and build/qwasm.simd.wasm (npm run build). Prints a table, or one JSON object with --json.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
@@ -29,10 +31,12 @@ async function bundle(source, alias = {}) {
   return out.outputFiles[0].contents;
 }
 
-const simdWasm = `${root}build/qwasm.simd.wasm`;
-if (!existsSync(simdWasm)) {
-  console.error("size: build/qwasm.simd.wasm is missing; run npm run build");
-  process.exit(1);
+const simdWasm = `${root}build/qwasm.simd.wasm`, liteWasm = `${root}build/qwasm.lite.wasm`;
+for (const f of [liteWasm, simdWasm]) {
+  if (!existsSync(f)) {
+    console.error(`size: ${f.slice(root.length)} is missing; run npm run build`);
+    process.exit(1);
+  }
 }
 
 // Ours: a page that loads the model and classifies what a canvas shows.
@@ -45,7 +49,8 @@ for (const { label, score } of model.classify(image, { topK: 5 })) console.log(l
 `;
 const sdkAlias = { qwasm: `${root}sdk/hosts/browser.ts` };
 const js = measure(await bundle(APP, sdkAlias));
-const wasm = { file: "qwasm.simd.wasm", ...measure(readFileSync(simdWasm)) };
+const wasm = { file: "qwasm.lite.wasm", ...measure(readFileSync(liteWasm)) };
+const fullWasm = { file: "qwasm.simd.wasm", ...measure(readFileSync(simdWasm)) };
 const example = measure(await bundle(readFileSync(`${root}examples/browser/app.js`, "utf8"), sdkAlias));
 
 // Peers: the same app for each, where the package is installed.
@@ -96,6 +101,8 @@ const result = {
   sdk_raw_bytes: js.raw + wasm.raw,
   within_goal: js.gzip + wasm.gzip <= GOAL,
   sdk: { js, wasm },
+  // a model with sub-8-bit ops (.qwm ops 24..39) fetches the full SIMD build instead
+  full: { gzip_bytes: js.gzip + fullWasm.gzip, raw_bytes: js.raw + fullWasm.raw, js, wasm: fullWasm },
   browser_example: { js: example, wasm },
   peers,
 };
@@ -106,11 +113,13 @@ if (json) {
   const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(11);
   const row = (what, j, w, file) => console.log(`${what.padEnd(28)} ${kb(j.raw)} ${kb(j.gzip)}   ${file.padEnd(34)} ${kb(w.raw)} ${kb(w.gzip)}   ${kb(j.raw + w.raw)} ${kb(j.gzip + w.gzip)}`);
   console.log(`${"app (esbuild, minified)".padEnd(28)} ${"JS raw".padStart(11)} ${"JS gzip".padStart(11)}   ${"wasm".padEnd(34)} ${"raw".padStart(11)} ${"gzip".padStart(11)}   ${"total raw".padStart(11)} ${"total gzip".padStart(11)}`);
-  row("qwasm", js, wasm, wasm.file);
+  row("qwasm (int8 model: lite)", js, wasm, wasm.file);
+  row("qwasm (sub-8-bit: full)", js, fullWasm, fullWasm.file);
   row("qwasm (examples/browser)", example, wasm, wasm.file);
   for (const [name, p] of Object.entries(peers)) {
     if (p.error) console.log(`${name.padEnd(28)} ${p.error}`);
     else row(`${name} ${p.version}`, p.js, p.wasm, p.wasm.file);
   }
-  console.log(`\nqwasm: ${result.sdk_gzip_bytes} bytes gzip (JS ${js.gzip} + wasm ${wasm.gzip}); goal ${GOAL}: ${result.within_goal ? "met" : "MISSED"}`);
+  console.log(`\nqwasm: ${result.sdk_gzip_bytes} bytes gzip (JS ${js.gzip} + lite wasm ${wasm.gzip}); goal ${GOAL}: ${result.within_goal ? "met" : "MISSED"}`);
+  console.log(`qwasm with a sub-8-bit model: ${result.full.gzip_bytes} bytes gzip (JS ${js.gzip} + full SIMD wasm ${fullWasm.gzip})`);
 }

@@ -1,6 +1,7 @@
 // One answer on every host: the same 200 Fashion-MNIST test images through the bundled model give byte-identical
 // raw int8 outputs on Node (SIMD and no-SIMD builds; Node 20 does not run the relaxed one correctly), Deno,
-// Chromium and workerd (each with the build its SDK picks, relaxed, and the two others forced), the wasm2c C host
+// Chromium and workerd (the build each SDK picks: lite in Chromium for this int8 model, relaxed in workerd; and
+// each build forced; Deno: lite, relaxed, SIMD, no-SIMD), the wasm2c C host
 // built with the host gcc, and the same C host built for Cortex-M3 / M4 / M7 and run under qemu-system-arm on the
 // MPS2 board models. JS hosts go through the shipped SDK bundles (dist/sdk/*.js). Prints the hosts compared.
 import { test } from "uvu";
@@ -70,25 +71,25 @@ test("Node: the SIMD and no-SIMD builds (the shipped node SDK bundle)", timed("n
 }));
 
 const deno = findTool("deno");
-testIf(!!deno, "Deno: relaxed, SIMD and no-SIMD builds (dist/sdk/deno.js)", "npm package deno is not installed", timed("deno", () => {
+testIf(!!deno, "Deno: lite, relaxed, SIMD and no-SIMD builds (dist/sdk/deno.js)", "npm package deno is not installed", timed("deno", () => {
   const out = execFileSync(deno!, ["run", "--quiet", "--no-lock", "--allow-read", "test/hosts/determinism-deno.ts", modelFile, pixelsFile, String(N)],
     { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
   const raw = JSON.parse(out.trim().split("\n").pop()!) as Record<string, number[]>;
   versions.push(`deno ${version(deno!, ["--version"], /deno (\S+)/)}`);
-  for (const b of ["relaxed", "simd", "nosimd"]) check(`deno-${b}`, raw[b]);
+  for (const b of ["lite", "relaxed", "simd", "nosimd"]) check(`deno-${b}`, raw[b]);
 }));
 
 const chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p)) ?? null;
 const hasPlaywright = (() => {
   try { createRequire(import.meta.url).resolve("playwright-core"); return true; } catch { return false; }
 })();
-testIf(!!chromiumPath && hasPlaywright, "Chromium: the build the browser SDK picks (relaxed), and each forced build",
+testIf(!!chromiumPath && hasPlaywright, "Chromium: the build the browser SDK picks (lite: an int8 model), and each forced build",
   !chromiumPath ? "Debian package chromium is not installed" : "npm package playwright-core is not installed", timed("chromium", async () => {
     const r = await runChromium(ROOT, chromiumPath!, qwm, img.pixels, N);
     versions.push(`chromium ${r.version}`);
-    assert.is(r.auto, "relaxed", `the browser SDK picked ${r.auto}`);
-    for (const b of ["relaxed", "simd", "nosimd"]) check(`chromium-${b}`, r.raw[b]);
-    assert.equal(r.raw.auto, r.raw.relaxed);
+    assert.is(r.auto, "lite", `the browser SDK picked ${r.auto}`);
+    for (const b of ["lite", "relaxed", "simd", "nosimd"]) check(`chromium-${b}`, r.raw[b]);
+    assert.equal(r.raw.auto, r.raw.lite);
   }));
 
 const workerd = workerdBinary();

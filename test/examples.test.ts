@@ -167,7 +167,7 @@ testIf(!!deno, "examples/deno: classify.ts under Deno gives Node's raw int8 outp
     { cwd: `${ROOT}examples/deno`, encoding: "utf8", maxBuffer: 16 << 20, stdio: "pipe" });
   const out = run("--json", ...files);
   const res = JSON.parse(out);
-  assert.is(res.build, "relaxed"); // Deno's V8 validates relaxed SIMD
+  assert.is(res.build, "lite"); // an int8 model on a SIMD host: the Deno host picks the lite build
   assert.is(res.results.length, files.length);
   let right = 0;
   for (const [i, r] of res.results.entries()) {
@@ -366,8 +366,8 @@ testIf(existsSync(CHROMIUM) && hasPlaywright, "examples/browser in Chromium: pic
         const node = await nodeAnswer(file);
         assert.equal(got.raw, node.raw, `${name} (${how}): raw outputs differ from Node's`);
         assert.equal(got.labels, node.top.map((p) => p.label), `${name} (${how})`);
-        assert.is(got.build, "relaxed", "Chromium validates relaxed SIMD");
-        assert.match(got.timing!, /classified in \d+\.\d\d ms .* by the relaxed wasm build/);
+        assert.is(got.build, "lite", "an int8 model in a SIMD browser: the lite build");
+        assert.match(got.timing!, /classified in \d+\.\d\d ms .* by the lite wasm build/);
         return got;
       };
       const first = await classify(SNEAKER, "pick");
@@ -400,13 +400,17 @@ testIf(existsSync(CHROMIUM) && hasPlaywright, "examples/browser in Chromium: pic
 // ---------------------------------------------------------------------------------------------------------
 // Size
 
-test("npm run size -- --json: one JSON object; SDK app + SIMD wasm within 30 KiB gzip; peers measured", () => {
+test("npm run size -- --json: one JSON object; SDK app + lite wasm within 30 KiB gzip; full build figure; peers measured", () => {
   const out = execFileSync(process.execPath, [`${ROOT}scripts/size.mjs`, "--json"], { cwd: ROOT, encoding: "utf8" });
   const r = JSON.parse(out);
   assert.is(r.goal_bytes, 30720);
   assert.ok(r.sdk_gzip_bytes > 10000 && r.sdk_gzip_bytes <= 30720, `sdk_gzip_bytes ${r.sdk_gzip_bytes}`);
   assert.is(r.sdk_gzip_bytes, r.sdk.js.gzip + r.sdk.wasm.gzip);
-  assert.is(r.sdk.wasm.file, "qwasm.simd.wasm");
+  assert.is(r.sdk.wasm.file, "qwasm.lite.wasm"); // what the app fetches for its int8 model
+  assert.ok(r.within_goal);
+  assert.is(r.full.wasm.file, "qwasm.simd.wasm"); // what a model with sub-8-bit ops fetches
+  assert.is(r.full.gzip_bytes, r.sdk.js.gzip + r.full.wasm.gzip);
+  assert.ok(r.full.wasm.gzip > r.sdk.wasm.gzip * 1.5, `full ${r.full.wasm.gzip} vs lite ${r.sdk.wasm.gzip}`);
   for (const peer of ["onnxruntime-web", "tfjs-backend-wasm"]) {
     const p = r.peers[peer];
     assert.ok(p && !p.error, `${peer}: ${p?.error}`);

@@ -9,6 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { DType, ErrorKind, Field, HEADER_BYTES, Op, Section, SECTION_ENTRY_BYTES } from "../assembly/runtime/schema.ts";
 import { crc32 } from "../src/pack/crc32.ts";
 import { refreshCrcs, sectionTable } from "../src/pack/qwm.ts";
@@ -44,6 +45,44 @@ test("SIMD and no-SIMD runtimes give the same bytes", () => {
   const a = outputsByBuild.get("simd"), b = outputsByBuild.get("nosimd");
   assert.ok(a && b);
   assert.equal(b, a);
+});
+
+// The lite build (build/qwasm.lite.wasm: the same int8 / fp32 sources compiled without the sub-8-bit ops).
+const lite = await KernelHost.create(readFileSync(`${ROOT}build/qwasm.lite.wasm`));
+test("lite build: programs through the runtime equal the kernels step by step and the SIMD build's bytes", () => {
+  const results = runtimeChecks(lite);
+  const bad = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`);
+  assert.equal(bad, [], "lite: runtime differs from the step-by-step reference");
+  assert.equal(results.map((r) => r.out), outputsByBuild.get("simd") ?? runtimeChecks(simd).map((r) => r.out));
+});
+
+test("lite build: every corrupted file gets the SIMD build's status, except op codes 24..39: Unknown OpCode", () => {
+  let cases = 0, lowbit = 0;
+  const failures: string[] = [];
+  for (const tp of programsForCorruption) {
+    for (const s of specsFor(tp.bytes)) {
+      const v0 = new DataView(tp.bytes.buffer, tp.bytes.byteOffset, tp.bytes.byteLength);
+      const orig = read(v0, s);
+      for (const x of mutations(v0, s)) {
+        if (x === orig) continue;
+        const b = tp.bytes.slice(), v = new DataView(b.buffer);
+        write(v, s, x);
+        if (s.fixCrc) fixTableCrc(b); else if (!s.noRefresh) refresh(b);
+        const want = tryFile(simd, b), got = tryFile(lite, b);
+        cases++;
+        const lowOp = / code$/.test(s.what) && x >= Op.Conv2dQs4 && x <= Op.DwConv2dQb1 && x !== 33;
+        if (lowOp) {
+          lowbit++;
+          if (got.code !== code(ErrorKind.Unknown, Section.Ops, Field.OpCode)) failures.push(`${tp.name}: ${s.what} = ${x}: lite gave ${show(got.code)}`);
+        } else if (got.code !== want.code || got.index !== want.index) {
+          failures.push(`${tp.name}: ${s.what} = 0x${x.toString(16)}: lite ${show(got.code)} [${got.index}], simd ${show(want.code)} [${want.index}]`);
+        }
+      }
+    }
+  }
+  assert.equal(failures.slice(0, 10), [], `${failures.length} of ${cases}`);
+  assert.ok(cases > 1000, `${cases} cases`);
+  console.log(`  lite: ${cases} corrupted files, the SIMD build's status on all (${lowbit} with a low-bit op code: Unknown OpCode)`);
 });
 
 const deno = findTool("deno");

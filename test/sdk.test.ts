@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ChannelOrder, ErrorKind, Field, Resize, Section } from "../assembly/runtime/schema.ts";
+import { ChannelOrder, ErrorKind, Field, Op, Resize, Section } from "../assembly/runtime/schema.ts";
 import { refreshCrcs, sectionTable } from "../src/pack/qwm.ts";
 import {
   loadModel, QwmError, QwmFormatError, QwmHostError, QwmInputError, QwmLimitError,
@@ -17,11 +17,16 @@ import {
 import { loadModel as loadModelCore } from "../sdk/core/model.ts";
 import { loadModel as loadModelWorkerd } from "../sdk/hosts/workerd.ts";
 import { axisTable, imageChannels, preprocess, resizeGeometry, type ImageLike, type PixelSpec } from "../sdk/core/preprocess.ts";
-import { candidates, hostSupport, isNode } from "../sdk/core/wasm.ts";
+import { candidates, firstLowBitOp, hostSupport, isNode, LOWBIT_NAMES, LOWBIT_OP } from "../sdk/core/wasm.ts";
+import { loadModelWith } from "../sdk/core/model.ts";
 import { errorFromStatus } from "../sdk/core/errors.ts";
 import { colorModel, denseModel, floatModel } from "./helpers/sdk_models.ts";
 import { tinyNet } from "./helpers/graphs.ts";
-import { lowerFloat } from "../src/pack/lower.ts";
+import { lowerFloat, lowerQuantized, type QuantizedGraph } from "../src/pack/lower.ts";
+import { minMaxRanges } from "../src/calibrate/minmax.ts";
+import { quantizeGraph } from "../src/quantize/graph.ts";
+import { applyLowBit } from "../src/quantize/lowbit.ts";
+import { randomImages } from "./helpers/graphs.ts";
 import { writeQwm } from "../src/pack/qwm.ts";
 import { rng } from "./helpers/ref.ts";
 import { findTool, testIf, ROOT } from "./helpers/tools.ts";
@@ -688,7 +693,7 @@ test("dist bundle (node): finds dist/qwasm.*.wasm, same results", async () => {
 });
 
 const deno = findTool("deno");
-testIf(!!deno, "Deno: deno.ts, dist deno.js and dist browser.js pick relaxed SIMD and agree with Node bit for bit", "npm package deno is not installed", async () => {
+testIf(!!deno, "Deno: deno.ts, dist deno.js and dist browser.js pick lite for an int8 model; forced relaxed works; all agree with Node bit for bit", "npm package deno is not installed", async () => {
   const dir = mkdtempSync(join(tmpdir(), "qwasm-sdk-deno-"));
   try {
     const px = pixels(77, 3 * 45);
@@ -701,15 +706,143 @@ testIf(!!deno, "Deno: deno.ts, dist deno.js and dist browser.js pick relaxed SIM
     const want = Array.from(dense.ref(px, 3));
     const node = await loadModel(dense.bytes);
     const top = node.classify({ width: 5, height: 3, data: px.subarray(0, 45) }, { topK: 7 });
-    assert.is(results.length, 4);
+    assert.is(results.length, 5);
     for (const r of results) {
       assert.is(r.error, undefined, `${r.entry}: ${r.error}`);
-      assert.is(r.build, r.entry.endsWith("nosimd") ? "nosimd" : "relaxed", r.entry);
+      assert.is(r.build, r.entry.endsWith("nosimd") ? "nosimd" : r.entry.endsWith("relaxed") ? "relaxed" : "lite", r.entry);
       assert.equal(r.raw, want, r.entry);
       assert.equal(r.top, top, r.entry);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- the lite build (build/qwasm.lite.wasm: SIMD, int8 + fp32 ops only) ------------------------------------
+
+/** tinyNet quantized: with 4-bit weights (DwConv2dQs4 / Conv2dQs4 / DenseQs4 ops) and its int8 twin. */
+const lowPair = await (async () => {
+  const g = tinyNet(7);
+  const qg = quantizeGraph(g, await minMaxRanges(g, wasmBytes("simd"), randomImages(100, 16).x));
+  const twin: QuantizedGraph = { act: qg.act, weights: new Map([...qg.weights].map(([k, v]) => [k, { q: v.q, scales: v.scales }])) };
+  applyLowBit(g, qg, { bits: 4, format: "uniform", keepEnds: false });
+  return { low: writeQwm(lowerQuantized(g, qg).program), int8: writeQwm(lowerQuantized(g, twin).program) };
+})();
+const opCodes = (b: Uint8Array) => {
+  const s = sec(b, Section.Ops), v = new DataView(b.buffer, b.byteOffset);
+  const out: number[] = [];
+  for (let i = 0, r = s.offset + 4; i < v.getUint32(s.offset, true); i++, r += v.getUint16(r + 2, true)) out.push(v.getUint16(r, true));
+  return out;
+};
+
+test("lite: the Ops scan finds the first sub-8-bit op; names agree with the schema", () => {
+  const codes = opCodes(lowPair.low);
+  const first = codes.findIndex((c) => c >= 24);
+  assert.ok(first >= 0, `low-bit ops in ${codes}`);
+  assert.equal(firstLowBitOp(lowPair.low), [first, codes[first]]);
+  assert.ok(opCodes(lowPair.int8).every((c) => c < 24));
+  for (const b of [lowPair.int8, color.bytes, dense.bytes, flt.bytes]) assert.equal(firstLowBitOp(b), [-1, 0]);
+  // unreadable: the runtime's validator reports why (full builds)
+  const bad = color.bytes.slice(); bad[0] = 0;
+  for (const b of [bad, color.bytes.subarray(0, 40), new Uint8Array(0), new Uint8Array(31)]) assert.is(firstLowBitOp(b)[0], -2, `${b.length} bytes`);
+  assert.is(LOWBIT_OP, Op.Conv2dQs4);
+  LOWBIT_NAMES.split(" ").forEach((n, i) => assert.is(n, Op[LOWBIT_OP + i] ?? "-", `code ${LOWBIT_OP + i}`));
+  assert.is(LOWBIT_NAMES.split(" ").length, Op.DwConv2dQb1 - LOWBIT_OP + 1);
+});
+
+test("lite: selection rule: int8 / fp32 model -> lite (SIMD hosts that offer it); low-bit model -> full builds", async () => {
+  const all = { relaxed: true, simd: true, nosimd: true };
+  assert.equal(candidates({}, undefined, all, false, false, true), ["lite", "relaxed", "simd", "nosimd"]);
+  assert.equal(candidates({}, undefined, all, false, true, true), ["relaxed", "simd", "nosimd"]); // low-bit model
+  assert.equal(candidates({}, undefined, all, false, false, false), ["relaxed", "simd", "nosimd"]); // host without lite (Node)
+  assert.equal(candidates({}, undefined, all, true, false, true), ["lite", "simd", "nosimd"]);
+  assert.equal(candidates({}, undefined, { relaxed: false, simd: false, nosimd: true }, false, false, true), ["nosimd"]); // no SIMD
+  assert.equal(candidates({ lite: 1, simd: 1 }, undefined, all, true, false, false), ["lite", "simd"]); // given: always offered
+  assert.equal(candidates({ lite: 1, simd: 1 }, undefined, all, true, true, false), ["simd"]);
+  assert.equal(candidates({ simd: 1 }, undefined, all, true, false, true), ["simd"]);
+  assert.equal(candidates({}, "lite", all, true, true, false), ["lite"]);
+
+  // Node keeps the full builds by default; options.wasm.lite and build: "lite" pick lite.
+  assert.is((await loadModel(color.bytes)).info.build, "simd");
+  const both = { lite: wasmBytes("lite"), simd: wasmBytes("simd") };
+  assert.is((await loadModel(color.bytes, { wasm: both })).info.build, "lite");
+  assert.is((await loadModel(flt.bytes, { wasm: both })).info.build, "lite");
+  assert.is((await loadModel(lowPair.int8, { build: "lite" })).info.build, "lite");
+  assert.is((await loadModel(lowPair.low, { wasm: both })).info.build, "simd");
+  assert.is((await loadModel(color.bytes, { wasm: { lite: wasmBytes("lite") } })).info.build, "lite");
+  // A host that offers lite (as the browser and Deno hosts do), with every build by default.
+  const liteHost = { defaultWasm: (b: string) => wasmBytes(b), lite: true };
+  assert.is((await loadModelWith(liteHost, color.bytes)).info.build, "lite");
+  assert.is((await loadModelWith(liteHost, lowPair.low)).info.build, "simd"); // Node: never relaxed automatically
+  assert.is((await loadModelWith(liteHost, lowPair.low, { build: "nosimd" })).info.build, "nosimd");
+  assert.is((await loadModelWith({ ...liteHost, lite: false }, color.bytes)).info.build, "simd");
+  // lite does not compile (junk bytes): automatic selection falls back to the full builds
+  assert.is((await loadModel(color.bytes, { wasm: { lite: new Uint8Array(8), simd: wasmBytes("simd") } })).info.build, "simd");
+  // a corrupted model: the full build's validator names the fault, as before
+  const bad = corrupt(color.bytes, (b) => { b[1] = 0; });
+  assert.is((await rejects(loadModelWith(liteHost, bad), QwmFormatError, "BAD_MAGIC")).section, "Header");
+  await rejects(loadModel(color.bytes, { wasm: { lite: 1 as any } }), QwmInputError, "BAD_OPTION");
+});
+
+test("lite: forcing it on a low-bit model is a QwmFormatError naming the op (as the lite runtime reports it)", async () => {
+  const [index, code] = firstLowBitOp(lowPair.low);
+  const status = (ErrorKind.Unknown << 24) | (Section.Ops << 16) | Field.OpCode;
+  for (const options of [{ build: "lite" as const }, { wasm: { lite: wasmBytes("lite") } }]) {
+    const e = await rejects(loadModel(lowPair.low, options), QwmFormatError, "UNKNOWN");
+    assert.is(e.section, "Ops");
+    assert.is(e.field, "OpCode");
+    assert.is(e.index, index);
+    assert.is(e.status, status);
+    assert.match(e.message, `op ${index} is ${Op[code]} (code ${code})`);
+    assert.match(e.message, `section Ops, field OpCode, index ${index}`);
+  }
+  // The lite runtime itself, without the SDK's scan: qwm_load returns the same status and op index.
+  const ex = ((await WebAssembly.instantiate(wasmBytes("lite"), {})) as any).instance.exports;
+  const load = (b: Uint8Array) => {
+    ex.qw_reset();
+    const p = ex.qw_alloc(b.length);
+    new Uint8Array(ex.memory.buffer, p, b.length).set(b);
+    return [ex.qwm_load(p, b.length, 0), ex.qwm_error_index()];
+  };
+  assert.equal(load(lowPair.low), [status, index]);
+  assert.equal(load(lowPair.int8), [0, -1]);
+});
+
+test("lite runtime: every op code 24..39 is an unknown op code, exactly like 33 and 40 in the full build", async () => {
+  const inst = async (b: string) => ((await WebAssembly.instantiate(wasmBytes(b), {})) as any).instance.exports;
+  const lite = await inst("lite"), full = await inst("simd");
+  const load = (ex: any, b: Uint8Array) => {
+    ex.qw_reset();
+    const p = ex.qw_alloc(b.length);
+    new Uint8Array(ex.memory.buffer, p, b.length).set(b);
+    return [ex.qwm_load(p, b.length, 0), ex.qwm_error_index()];
+  };
+  const unknown = [(ErrorKind.Unknown << 24) | (Section.Ops << 16) | Field.OpCode, 0];
+  const withCode = (code: number) => corrupt(color.bytes, (_, v) => v.setUint16(sec(color.bytes, Section.Ops).offset + 4, code, true));
+  assert.equal(load(full, withCode(33)), unknown);
+  assert.equal(load(full, withCode(40)), unknown);
+  for (let code = 24; code <= 40; code++) {
+    assert.equal(load(lite, withCode(code)), unknown, `lite, code ${code}`);
+    if (code !== 33 && code !== 40) assert.not.equal(load(full, withCode(code))[0] >>> 24, ErrorKind.Unknown, `full, code ${code}`);
+  }
+  assert.equal(load(lite, color.bytes), [0, -1]);
+});
+
+test("lite: bit-identical to the full SIMD build on int8 and fp32 models", async () => {
+  const builds = { lite: wasmBytes("lite"), simd: wasmBytes("simd") };
+  const cases: [string, Uint8Array, Uint8Array | Float32Array, number][] = [
+    ["color", color.bytes, pixels(5, 4 * 4 * 3 * 4), 4],
+    ["dense", dense.bytes, pixels(6, 3 * 5 * 3 * 4), 4],
+    ["tinyNet int8", lowPair.int8, pixels(7, 16 * 16 * 3 * 8), 8],
+    ["float", flt.bytes, rng(8).f32(2 * 3 * 3 * 4, 2), 4],
+  ];
+  for (const [what, bytes, x, batch] of cases) {
+    const [a, b] = await Promise.all([loadModel(bytes, { wasm: builds, build: "lite" }), loadModel(bytes, { wasm: builds, build: "simd" })]);
+    assert.is(a.info.build, "lite");
+    const ra = a.run(x, { batch }), rb = b.run(x, { batch });
+    assert.equal(Array.from(ra.raw), Array.from(rb.raw), what);
+    assert.equal(Array.from(ra.logits), Array.from(rb.logits), what);
+    assert.ok(ra.logits.length > 0, what);
   }
 });
 

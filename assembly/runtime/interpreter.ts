@@ -14,6 +14,7 @@ import {
   inputId, modelOff, opCount, opParams, opRecs, outputId, tBytes, tDim, tDtype, tOffset, tScale, tZeroPoint,
   weightsOff,
 } from "./validate";
+import { LOWBIT } from "./features";
 import { rshift_round } from "../kernels/requant";
 import { qs8_conv2d, qs8_fully_connected } from "../kernels/qs8_conv2d";
 import { qs8_dwconv2d } from "../kernels/qs8_dwconv2d";
@@ -181,6 +182,7 @@ function runOp(r: u32, wbase: usize): void {
     case Op.Conv2dQs4:
     case Op.Conv2dQs2:
     case Op.Conv2dQbw: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       const KH = rd_i32(p), KW = rd_i32(p + 4), SH = rd_i32(p + 8), SW = rd_i32(p + 12), PT = rd_i32(p + 16), PL = rd_i32(p + 20);
       const DH = rd_i32(p + 24), DW = rd_i32(p + 28), sh = rd_i32(p + 32), lo = rd_i32(p + 36), hi = rd_i32(p + 40);
       const zx = tZeroPoint(x), zy = tZeroPoint(y);
@@ -192,6 +194,7 @@ function runOp(r: u32, wbase: usize): void {
     case Op.DenseQs4:
     case Op.DenseQs2:
     case Op.DenseQbw: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       const K = <i32>tBytes(x), zx = tZeroPoint(x), zy = tZeroPoint(y);
       if (code == Op.DenseQs4) qs4_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
       else if (code == Op.DenseQs2) qs2_fully_connected(1, N, K, X, zx, pw, rd_i32(p), zy, rd_i32(p + 4), rd_i32(p + 8), Y, S);
@@ -199,17 +202,20 @@ function runOp(r: u32, wbase: usize): void {
       break;
     }
     case Op.Conv2dQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       qlut_conv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, N,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 44), rd_i32(p + 52), rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), S);
       break;
     }
     case Op.DenseQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       qlut_fully_connected(1, N, <i32>tBytes(x), X, tZeroPoint(x), pw, rd_i32(p + 12), rd_i32(p + 20),
         rd_i32(p), tZeroPoint(y), rd_i32(p + 4), rd_i32(p + 8), Y, S);
       break;
     }
     case Op.DwConv2dQs4: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       qs4_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40));
@@ -217,6 +223,7 @@ function runOp(r: u32, wbase: usize): void {
     }
     case Op.DwConv2dQs2:
     case Op.DwConv2dQbw: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       const KH = rd_i32(p), KW = rd_i32(p + 4), SH = rd_i32(p + 8), SW = rd_i32(p + 12), PT = rd_i32(p + 16), PL = rd_i32(p + 20);
       const DH = rd_i32(p + 24), DW = rd_i32(p + 28), sh = rd_i32(p + 32), lo = rd_i32(p + 36), hi = rd_i32(p + 40);
       if (code == Op.DwConv2dQs2) qs2_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, tZeroPoint(y), lo, hi);
@@ -224,22 +231,26 @@ function runOp(r: u32, wbase: usize): void {
       break;
     }
     case Op.SignQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       // bit = (x >= t), t in x's quantized domain (the writer's choice: its real zero)
       qb1_sign(X, H * W, C, rd_i32(p), Y);
       break;
     }
     case Op.Conv2dQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       qb1_conv2d(X, H, W, C, Y, OH, OW, N,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), S);
       break;
     }
     case Op.DenseQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       // the whole H x W x C bit tensor is one window: the conv with KH = H, KW = W
       qb1_conv2d(X, H, W, C, Y, 1, 1, N, H, W, 1, 1, 0, 0, 1, 1, pw, rd_i32(p), tZeroPoint(y), rd_i32(p + 4), rd_i32(p + 8), S);
       break;
     }
     case Op.DwConv2dQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       qb1_dwconv2d(X, H, W, C, Y, OH, OW,
         rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
         pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40));

@@ -21,6 +21,7 @@ import {
 } from "./schema";
 import { readerSet, readerBase, readerFault, rd_u8, rd_u16, rd_u32, rd_i32, rd_f32 } from "./reader";
 import { crc32 } from "./crc32";
+import { LOWBIT } from "./features";
 import { qw_heap_top } from "./memory";
 import { qs8_packed_bytes } from "../kernels/qs8_gemm";
 import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
@@ -453,6 +454,7 @@ function checkOp(i: i32, r: u32, end: u32): i32 {
   // Structure: a known code, the input and param counts it takes, the exact record size.
   const code = rd_u16(r);
   if (code >= OP_CODES || load<u8>(OP_INFO + (<usize>code << 2)) == 0) return opFail(ErrorKind.Unknown, Field.OpCode, i);
+  if (!LOWBIT && code >= <u32>Op.Conv2dQs4 && code <= <u32>Op.DwConv2dQb1) return opFail(ErrorKind.Unknown, Field.OpCode, i); // lite
   const info = OP_INFO + (<usize>code << 2);
   const minIn = <u32>load<u8>(info), maxIn = <u32>load<u8>(info, 1), nParams = <u32>load<u8>(info, 2), flags = <u32>load<u8>(info, 3);
   const nIn = rd_u16(r + 4), nPar = rd_u16(r + 6);
@@ -859,6 +861,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
     case Op.Conv2dQs4:
     case Op.Conv2dQs2:
     case Op.Conv2dQbw: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
       if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
       if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
@@ -877,6 +880,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
     case Op.DenseQs4:
     case Op.DenseQs2:
     case Op.DenseQbw: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
       if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
       if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
@@ -890,6 +894,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       return 0;
     }
     case Op.Conv2dQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
       if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
       if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
@@ -907,6 +912,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       return 0;
     }
     case Op.DenseQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
       if (tDim(y, 0) != 1 || tDim(y, 1) != 1) return opFail(ErrorKind.Shape, Field.OutputId, i);
       if ((e = checkShiftLoHi(i, p, 31)) != 0) return e;
@@ -921,6 +927,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       return 0;
     }
     case Op.DwConv2dQs4: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
       if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
       if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
@@ -931,6 +938,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       return checkQs4DwValues(i, rd_u32(r + 12), C, <u32>(gKH * gKW));
     }
     case Op.SignQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.I8, y, DType.B1)) != 0) return e;
       if (!dimsEqual(y, x)) return opFail(ErrorKind.Shape, Field.OutputId, i);
       const t = rd_i32(p);
@@ -939,6 +947,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
     }
     case Op.Conv2dQb1:
     case Op.DenseQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       if ((e = dtypes(i, x, DType.B1, y, DType.I8)) != 0) return e;
       const dense = code == Op.DenseQb1;
       if (dense) {
@@ -965,6 +974,7 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
     case Op.DwConv2dQs2:
     case Op.DwConv2dQbw:
     case Op.DwConv2dQb1: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
       const b1 = code == Op.DwConv2dQb1;
       if ((e = dtypes(i, x, b1 ? DType.B1 : DType.I8, y, DType.I8)) != 0) return e;
       if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);

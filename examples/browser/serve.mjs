@@ -1,6 +1,7 @@
 // Serves the browser example on http://127.0.0.1:PORT/ (service workers need http://127.0.0.1, localhost or https):
 //   /            this folder (index.html, app.js, sw.js)
-//   /qwasm/      the qwasm package's dist/ (sdk/browser.js and the three wasm builds)
+//   /qwasm/      the qwasm package's dist/ (sdk/browser.js and the four wasm builds: lite for
+//                int8 / fp32 models, relaxed / simd / nosimd for models with sub-8-bit ops or hosts without SIMD)
 //   /model.qwm   the model
 // usage: node serve.mjs [--port 8080] [--model path/to/model.qwm]
 // For a real deployment copy the same files to any static host (examples/README.md).

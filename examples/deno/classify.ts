@@ -1,7 +1,8 @@
 // Classifies PNG images with a qwasm model under Deno.
 //   deno run --allow-read classify.ts [--model model.qwm] [--top 5] [--json] image.png [more.png ...]
 // "qwasm" comes from deno.json's import map: this checkout's SDK (run from this folder), or "npm:qwasm".
-// The wasm build (relaxed SIMD, SIMD or none) is the best one Deno's V8 validates.
+// The wasm build is lite for a model without sub-8-bit ops (Deno runs SIMD); otherwise relaxed SIMD, SIMD or none,
+// the best one Deno's V8 validates.
 import { loadModel } from "qwasm";
 import { decodePng, isPng, PngError } from "./png.js";
 

@@ -2,9 +2,10 @@
 // and runs them. This file only moves bytes, checks arguments and turns outputs into labels and scores.
 // Host-agnostic: no Node APIs. sdk/hosts/* wrap loadModelWith with where each host finds the wasm builds.
 import { QwmError, QwmFormatError, QwmHostError, QwmInputError, QwmLimitError, errorFromStatus } from "./errors.ts";
+import { ErrorKind, Field, Section } from "../../assembly/runtime/schema.ts";
 import { imageChannels, preprocess, type ImageLike, type PixelSpec } from "./preprocess.ts";
 import {
-  BUILDS, fetchUrl, isArrayBuffer, isResponse, isThenable, response, selectBuild,
+  BUILDS, LOWBIT_OP, LOWBIT_NAMES, fetchUrl, firstLowBitOp, isArrayBuffer, isResponse, isThenable, response, selectBuild,
   type BuildName, type Host, type WasmSource,
 } from "./wasm.ts";
 
@@ -14,9 +15,15 @@ export type { BuildName, WasmSource, ImageLike };
 export type ModelSource = Uint8Array | ArrayBuffer | URL | string | Response | PromiseLike<Response>;
 
 export interface LoadOptions {
-  /** Wasm builds to use instead of the host's defaults; when given, only these builds are candidates. */
-  wasm?: { relaxed?: WasmSource; simd?: WasmSource; nosimd?: WasmSource };
-  /** Use this build (fail if it cannot compile) instead of picking the best one the host validates. */
+  /**
+   * Wasm builds to use instead of the host's defaults; when given, only these builds are candidates. lite
+   * (build/qwasm.lite.wasm: SIMD, int8 + fp32 ops only) is picked first for a model without sub-8-bit ops.
+   */
+  wasm?: { lite?: WasmSource; relaxed?: WasmSource; simd?: WasmSource; nosimd?: WasmSource };
+  /**
+   * Use this build (fail if it cannot compile) instead of picking the best one the host validates. 'lite' on a
+   * model with a sub-8-bit op fails with QwmFormatError 'UNKNOWN' (section Ops, field OpCode) naming the op.
+   */
   build?: BuildName;
   /** Most bytes the model may hold in wasm memory: its .qwm bytes, its arena and a run's input and output buffers. */
   memoryLimit?: number;
@@ -168,7 +175,7 @@ function checkOptions(options: unknown): LoadOptions {
     throw bad("BAD_OPTION", `options.memoryLimit must be a positive integer number of bytes, got ${String(o.memoryLimit)}`);
   }
   if (o.wasm !== undefined) {
-    if (o.wasm === null || typeof o.wasm !== "object") throw bad("BAD_OPTION", "options.wasm must be an object { relaxed?, simd?, nosimd? }");
+    if (o.wasm === null || typeof o.wasm !== "object") throw bad("BAD_OPTION", "options.wasm must be an object { lite?, relaxed?, simd?, nosimd? }");
     for (const k of Object.keys(o.wasm)) {
       if (!BUILDS.includes(k as BuildName)) throw bad("BAD_OPTION", `options.wasm has unknown build '${k}' (builds: ${BUILDS.join(", ")})`);
     }
@@ -210,7 +217,22 @@ async function readModel(source: ModelSource, host: Host): Promise<Uint8Array> {
 export async function loadModelWith(host: Host, source: ModelSource, options?: LoadOptions): Promise<Model> {
   const opts = checkOptions(options);
   if (typeof WebAssembly !== "object") throw new QwmHostError("NO_WEBASSEMBLY", "qwasm: this host has no WebAssembly");
-  const [bytes, { build, module }] = await Promise.all([readModel(source, host), selectBuild(host, opts.wasm ?? {}, opts.build)]);
+  const given = opts.wasm ?? {}, forced = opts.build;
+  const provided = BUILDS.filter((b) => given[b] != null);
+  let bytes: Uint8Array, build: BuildName, module: WebAssembly.Module;
+  if (forced === "lite" || (!forced && (given.lite != null || (!provided.length && host.lite)))) {
+    // Lite may be picked: whether it can run the model decides, so the model is read first.
+    bytes = await readModel(source, host);
+    const [op, code] = firstLowBitOp(bytes);
+    if (op >= 0 && (forced === "lite" || provided.join() === "lite")) {
+      throw new QwmFormatError("UNKNOWN", `qwasm: the lite build cannot run this model: op ${op} is ${LOWBIT_NAMES.split(" ")[code - LOWBIT_OP] || "op"} (code ${code}), ` +
+        `a sub-8-bit op that only the full builds (relaxed, simd, nosimd) run (section Ops, field OpCode, index ${op})`,
+        "Ops", "OpCode", op, (ErrorKind.Unknown << 24 | Section.Ops << 16 | Field.OpCode) >>> 0);
+    }
+    ({ build, module } = await selectBuild(host, given, forced, op !== -1));
+  } else {
+    [bytes, { build, module }] = await Promise.all([readModel(source, host), selectBuild(host, given, forced)]);
+  }
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, {});
@@ -470,4 +492,4 @@ export const noDefaults = (code: string, why: string): Host => ({
 export function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model> {
   return loadModelWith(coreHost, source, options);
 }
-const coreHost = noDefaults("NO_BUILD", "qwasm: this entry has no default wasm builds; pass options.wasm { relaxed?, simd?, nosimd? }");
+const coreHost = noDefaults("NO_BUILD", "qwasm: this entry has no default wasm builds; pass options.wasm { lite?, relaxed?, simd?, nosimd? }");

@@ -1,10 +1,17 @@
-// Choosing and compiling a qwasm build: relaxed-SIMD, then SIMD, then no-SIMD, the first this host validates.
-// No host APIs here beyond WebAssembly and fetch; sdk/hosts/* supply where the builds are by default.
+// Choosing and compiling a qwasm build: relaxed-SIMD, then SIMD, then no-SIMD, the first this host validates;
+// before them the lite build (SIMD, int8 + fp32 ops only) when the model has no sub-8-bit op and the host offers
+// it. No host APIs here beyond WebAssembly and fetch; sdk/hosts/* supply where the builds are by default.
 import { QwmHostError, QwmInputError } from "./errors.ts";
 
-export type BuildName = "relaxed" | "simd" | "nosimd";
-/** Preference order for automatic selection. */
-export const BUILDS: readonly BuildName[] = ["relaxed", "simd", "nosimd"];
+export type BuildName = "lite" | "relaxed" | "simd" | "nosimd";
+/** Preference order for automatic selection (lite only for models it can run: usesLowBit). */
+export const BUILDS: readonly BuildName[] = ["lite", "relaxed", "simd", "nosimd"];
+/** The lowest .qwm op code the lite build lacks: 24..39 are the sub-8-bit ops (docs/format.md). */
+export const LOWBIT_OP = 24;
+/** The names of op codes LOWBIT_OP.. (schema.ts Op; "-" for the unused 33), for messages; the schema's Op enum
+ * itself is not bundled (its two-way table costs the web app ~0.8 KB gzip). test/sdk.test.ts checks they agree. */
+export const LOWBIT_NAMES = "Conv2dQs4 DwConv2dQs4 DenseQs4 Conv2dQs2 DenseQs2 Conv2dQbw DenseQbw Conv2dQlut DenseQlut - " +
+  "SignQb1 Conv2dQb1 DenseQb1 DwConv2dQs2 DwConv2dQbw DwConv2dQb1";
 
 /** A wasm build: compiled, bytes, a URL to fetch, or a (promised) fetch Response. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | Response | PromiseLike<Response>;
@@ -17,6 +24,36 @@ export interface Host {
   readUrl?(url: URL): Promise<Uint8Array> | undefined;
   /** Turns a string model source into a URL (Node, Deno: plain paths); default: the string as given to fetch. */
   resolveString?(s: string): URL | string;
+  /** Whether defaultWasm has the lite build, to be picked automatically (browser, Deno: yes; Node: no). */
+  lite?: boolean;
+}
+
+/**
+ * [index, op code] of the first op of a .qwm that only the full builds run (op code >= LOWBIT_OP); index -1 when
+ * there is none, -2 when the Ops section cannot be found or read (the runtime's validator then says why).
+ * Reads the section table and the op records' code and size fields only (docs/format.md); no CRC check.
+ */
+export function firstLowBitOp(b: Uint8Array): [number, number] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const u32 = (o: number) => (o + 4 <= b.length ? v.getUint32(o, true) : -1);
+  if (u32(0) !== 0x4d575189) return [-2, 0]; // QWM_MAGIC
+  const n = u32(12);
+  for (let e = 32; n <= 64 && e < 32 + 16 * n && e + 16 <= b.length; e += 16) {
+    if (v.getUint16(e, true) === 3) { // Section.Ops
+      const off = u32(e + 4), end = off + u32(e + 8), count = u32(off);
+      if (count < 0 || end > b.length) return [-2, 0];
+      for (let i = 0, r = off + 4; i < count; i++) {
+        if (r + 4 > end) return [-2, 0];
+        const code = v.getUint16(r, true);
+        if (code >= LOWBIT_OP) return [i, code];
+        const size = v.getUint16(r + 2, true);
+        if (!size) return [-2, 0];
+        r += size;
+      }
+      return [-1, 0];
+    }
+  }
+  return [-2, 0];
 }
 
 // Probe modules, hand-assembled: one function () -> () whose body builds v128 values and drops the result.
@@ -35,7 +72,7 @@ export function hostSupport(): Record<BuildName, boolean> {
   if (!support) {
     const ok = (b: Uint8Array<ArrayBuffer>) => { try { return WebAssembly.validate(b); } catch { return false; } };
     const simd = ok(SIMD_PROBE);
-    support = { relaxed: simd && ok(RELAXED_PROBE), simd, nosimd: true };
+    support = { lite: simd, relaxed: simd && ok(RELAXED_PROBE), simd, nosimd: true };
   }
   return support;
 }
@@ -49,13 +86,19 @@ export function isNode(): boolean {
   return !!g.process?.versions?.node && typeof g.Deno === "undefined" && g.navigator?.userAgent !== "Cloudflare-Workers";
 }
 
-/** The builds to try, best first, for `options` on this host. */
+/**
+ * The builds to try, best first, for `options` on this host. Lite comes first when the model has no sub-8-bit op
+ * (`lowBit` false), the host runs SIMD (lite is a SIMD build) and lite is given in options.wasm or, when
+ * options.wasm is absent, the host offers it (`hostLite`); it is never picked for a low-bit model.
+ */
 export function candidates(
-  given: Partial<Record<BuildName, unknown>>, forced: BuildName | undefined, s = hostSupport(), node = isNode(),
+  given: Partial<Record<BuildName, unknown>>, forced: BuildName | undefined, s: Partial<Record<BuildName, boolean>> = hostSupport(),
+  node = isNode(), lowBit = false, hostLite = false,
 ): BuildName[] {
   if (forced) return [forced];
   const provided = BUILDS.filter((b) => given[b] != null);
-  return (provided.length ? provided : BUILDS).filter((b) => s[b] && !(b === "relaxed" && node));
+  return (provided.length ? provided : BUILDS).filter((b) =>
+    b === "lite" ? !lowBit && s.simd && (provided.length > 0 || hostLite) : s[b] && !(b === "relaxed" && node));
 }
 
 export const isArrayBuffer = (x: unknown): x is ArrayBuffer =>
@@ -152,9 +195,9 @@ function defaultModule(host: Host, build: BuildName): Promise<WebAssembly.Module
 
 /** Picks the best usable build and compiles it. Forced builds are compiled or fail; automatic ones fall back on compile errors. */
 export async function selectBuild(
-  host: Host, given: Partial<Record<BuildName, WasmSource>>, forced: BuildName | undefined,
+  host: Host, given: Partial<Record<BuildName, WasmSource>>, forced: BuildName | undefined, lowBit = false,
 ): Promise<{ build: BuildName; module: WebAssembly.Module }> {
-  const list = candidates(given, forced);
+  const list = candidates(given, forced, undefined, undefined, lowBit, host.lite);
   if (!list.length) {
     throw new QwmHostError("NO_BUILD", `qwasm: none of the given wasm builds (${BUILDS.filter((b) => given[b] != null).join(", ")}) can run on this host` +
       (isNode() ? " (Node never picks relaxed automatically; pass build: 'relaxed' to force it)" : ""));

@@ -1,5 +1,6 @@
 // qwasm for Node: the wasm builds are read with node:fs from the package; model sources may also be file
-// paths or file: URLs. Relaxed SIMD is never picked automatically under Node (see sdk/core/wasm.ts).
+// paths or file: URLs. Relaxed SIMD is never picked automatically under Node (see sdk/core/wasm.ts). Node keeps
+// the full builds by default (download size does not matter there); wasm: { lite } or build: "lite" picks lite.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

@@ -4,7 +4,8 @@
 import type { BuildName } from "../core/wasm.ts";
 
 export function wasmUrl(build: BuildName): URL {
-  return build === "relaxed" ? new URL("../../build/qwasm.relaxed.wasm", import.meta.url)
+  return build === "lite" ? new URL("../../build/qwasm.lite.wasm", import.meta.url)
+    : build === "relaxed" ? new URL("../../build/qwasm.relaxed.wasm", import.meta.url)
     : build === "simd" ? new URL("../../build/qwasm.simd.wasm", import.meta.url)
     : new URL("../../build/qwasm.nosimd.wasm", import.meta.url);
 }

@@ -59,7 +59,7 @@ export async function runChromium(root: string, executablePath: string, model: U
       raw.auto = Array.from(auto.run(px, { batch }).raw as Int8Array);
       const chosen: string = auto.info.build;
       auto.dispose();
-      for (const build of ["relaxed", "simd", "nosimd"]) {
+      for (const build of ["lite", "relaxed", "simd", "nosimd"]) {
         const m = await loadModel(fetch("/model.qwm"), { build });
         raw[build] = Array.from(m.run(px, { batch }).raw as Int8Array);
         m.dispose();

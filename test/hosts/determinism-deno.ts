@@ -6,7 +6,7 @@ const { loadModel } = (await import("../../dist/sdk/deno.js" as string)) as type
 const [model, pixels, batch] = Deno.args;
 const px: Uint8Array = await Deno.readFile(pixels);
 const out: Record<string, number[]> = {};
-for (const build of ["relaxed", "simd", "nosimd"] as const) {
+for (const build of ["lite", "relaxed", "simd", "nosimd"] as const) {
   const m = await loadModel(model, { build });
   if (m.info.build !== build) throw new Error(`asked for ${build}, got ${m.info.build}`);
   out[build] = Array.from(m.run(px, { batch: Number(batch) }).raw);

@@ -1,5 +1,6 @@
 // The SDK under Deno: the source entry (sdk/hosts/deno.ts), the bundled dist/sdk/deno.js, the bundled
-// dist/sdk/browser.js (fetch of file: URLs, as a browser fetches http:) and a forced no-SIMD build. Loads the
+// dist/sdk/browser.js (fetch of file: URLs, as a browser fetches http:), and forced no-SIMD and relaxed builds
+// (the int8 model gets the lite build otherwise). Loads the
 // model a directory holds (dense.qwm; pixels px.bin, 3 images of 3x5x3), prints one JSON line of results.
 // Started by test/sdk.test.ts with the npm `deno` binary.
 declare const Deno: any;
@@ -11,6 +12,7 @@ const entries: [string, string, Record<string, unknown>][] = [
   ["dist/sdk/deno.js", "../../dist/sdk/deno.js", {}],
   ["dist/sdk/browser.js", "../../dist/sdk/browser.js", {}],
   ["dist/sdk/deno.js nosimd", "../../dist/sdk/deno.js", { build: "nosimd" }],
+  ["dist/sdk/deno.js relaxed", "../../dist/sdk/deno.js", { build: "relaxed" }],
 ];
 const results = [];
 for (const [entry, path, options] of entries) {

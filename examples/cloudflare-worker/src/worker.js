@@ -7,6 +7,8 @@
 import { loadModel, QwmInputError } from "qwasm";
 // Workers cannot compile WebAssembly from bytes at run time: the builds are imported as modules (wrangler
 // compiles *.wasm imports ahead of time) and handed to the SDK. The best one the runtime validates is used.
+// The full builds, not the lite one: the Worker then runs any model (sub-8-bit ops too) with the relaxed-SIMD
+// dot products, and a Worker's upload size hardly matters at ~60 KB (add `lite` to wasm to try it first).
 import relaxed from "qwasm/wasm/qwasm.relaxed.wasm";
 import simd from "qwasm/wasm/qwasm.simd.wasm";
 // The model travels inside the Worker as bytes (the "Data" rule for *.qwm in wrangler.toml).
