@@ -10,7 +10,7 @@ import { Runner } from "../src/engine/runner.ts";
 import { describe } from "../src/api.ts";
 import { readBuild } from "../src/wasm/module.ts";
 import { Op } from "../assembly/runtime/schema.ts";
-import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/index.ts";
+import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/node.ts";
 import { buildArch } from "../src/train/archs.ts";
 import { softmaxCrossEntropy } from "../src/train/layers.ts";
 import { Adam, learningRate, Sgd } from "../src/train/optim.ts";

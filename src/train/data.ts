@@ -1,7 +1,8 @@
 // Training data: a dataset's images as the model's uint8 pixels, shuffled mini-batches with a seeded generator,
 // augmentation for small images (random crop with zero padding, horizontal flip), normalized to the model's input.
 import type { Preprocess } from "../ir/graph.ts";
-import { toModelPixels, type Dataset } from "../data/index.ts";
+import { toModelPixels } from "../data/pixels.ts";
+import type { Dataset } from "../data/types.ts";
 import { QwmTrainError } from "./kernels.ts";
 
 /** mulberry32: a small deterministic generator (the --seed). */
