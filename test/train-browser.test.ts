@@ -13,6 +13,8 @@ import { describe } from "../src/api.ts";
 import { Kernels } from "../src/train/kernels.ts";
 import { Net, QwmTrainError, setTrainWasm, trainWasmBytes } from "../src/train/node.ts";
 import { trainToy, toyNet, type ToyRun } from "./helpers/train-toy.ts";
+import { mathSweep } from "./helpers/math-sweep.ts";
+import * as detmath from "../src/train/detmath.ts";
 import { ROOT, testIf } from "./helpers/tools.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -46,6 +48,25 @@ test("the training engine's core (src/train/index.ts) bundles for the browser: n
   assert.ok(inputs.some((f) => f.endsWith("src/train/net.ts")) && inputs.some((f) => f.endsWith("src/pack/qwm.ts")), inputs.join(" "));
   assert.equal(inputs.filter((f) => /^node:|src\/train\/(node|run)\.ts$|src\/data\/index\.ts$/.test(f)), []);
   assert.not.match(r.outputFiles[0].text, /from\s*["']node:/);
+});
+
+test("detmath: exp, log, cos, tanh within 2 ulp of Math's (tanh 4e-16 absolute); edge cases; powInt", () => {
+  const ulp = (w: number) => { const f = Float64Array.of(Math.abs(w)), u = new BigUint64Array(f.buffer); u[0] += 1n; return f[0] - Math.abs(w); };
+  let a = 7;
+  const next = () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 20000; i++) {
+    const xe = (next() - 0.5) * 1400, xl = Math.exp((next() - 0.5) * 1400), xc = (next() - 0.5) * 200, xt = (next() - 0.5) * 10;
+    assert.ok(Math.abs(detmath.exp(xe) - Math.exp(xe)) <= 2 * ulp(Math.exp(xe)), `exp(${xe})`);
+    assert.ok(Math.abs(detmath.log(xl) - Math.log(xl)) <= 2 * ulp(Math.log(xl)), `log(${xl})`);
+    assert.ok(Math.abs(detmath.cos(xc) - Math.cos(xc)) <= 2 * ulp(1), `cos(${xc})`);
+    assert.ok(Math.abs(detmath.tanh(xt) - Math.tanh(xt)) <= 4e-16 && Math.abs(detmath.tanh(xt / 1e7) - Math.tanh(xt / 1e7)) <= 2 * ulp(Math.tanh(xt / 1e7)), `tanh(${xt})`);
+  }
+  assert.equal([detmath.exp(0), detmath.exp(-Infinity), detmath.exp(Infinity), detmath.exp(800), detmath.exp(-800)], [1, 0, Infinity, Infinity, 0]);
+  assert.equal([detmath.log(1), detmath.log(0), detmath.log(Infinity), detmath.log(5e-324)], [0, -Infinity, Infinity, Math.log(5e-324)]);
+  for (const v of [detmath.log(-1), detmath.log(NaN), detmath.exp(NaN), detmath.cos(NaN), detmath.tanh(NaN)]) assert.ok(Number.isNaN(v));
+  assert.equal([detmath.cos(0), detmath.cos(Math.PI), detmath.tanh(30), detmath.tanh(-30)], [1, -1, 1, -1]);
+  assert.throws(() => detmath.cos(1e7), /outside the supported range/);
+  assert.equal([detmath.powInt(0.9, 0), detmath.powInt(0.5, 10), detmath.powInt(3, 5)], [1, 2 ** -10, 243]);
 });
 
 test("the training wasm: bytes, a WebAssembly.Module or a lazy loader; bad wasm is a typed error", () => {
@@ -94,7 +115,7 @@ testIf(existsSync(CHROMIUM) && hasPlaywright,
       await page.waitForFunction(() => window.trainResult !== undefined || window.trainError !== undefined, undefined, { timeout: 20000 });
       const got = await page.evaluate(() => ({ result: window.trainResult, error: window.trainError }));
       assert.is(got.error, undefined, `the page failed: ${got.error}`);
-      const br = got.result as { steps: ToyRun["steps"]; epochs: ToyRun["epochs"]; qwmHex: string; isNode: boolean; noWasm: string };
+      const br = got.result as { steps: ToyRun["steps"]; epochs: ToyRun["epochs"]; qwmHex: string; isNode: boolean; noWasm: string; detmath: Record<string, string>; jsMath: Record<string, string> };
       assert.is(br.isNode, false, "ran in the page, not in Node");
       assert.match(br.noWasm, /^QwmTrainError: no training wasm: call setTrainWasm/, "new Net() before setTrainWasm()");
 
@@ -107,6 +128,9 @@ testIf(existsSync(CHROMIUM) && hasPlaywright,
         `the loss did not decrease: per step ${losses.map((l) => l.toFixed(3)).join(" ")}`);
       assert.is(br.qwmHex, hex(node.qwm), ".qwm bytes");
       assert.equal(describe(node.qwm).layers.filter((l) => l.weightBits > 0).map((l) => l.weightBits), [8, 4, 4, 8]);
+      assert.equal(br.detmath, mathSweep(detmath), "detmath: the same bits in Chromium and Node");
+      const nodeMath = mathSweep(Math);
+      console.log(`  Math.* in Chromium vs Node: ${(["exp", "log", "cos", "tanh"] as const).map((f) => `${f} ${br.jsMath[f] === nodeMath[f] ? "same" : "differs"}`).join(", ")}`);
       assert.equal(errors, [], "errors in the page");
       console.log(`  Chromium = Node: 12 steps, batch loss ${losses[0].toFixed(4)} -> ${losses[11].toFixed(4)}, epoch loss ${node.epochs[0].loss.toFixed(4)} -> ${node.epochs[1].loss.toFixed(4)}, .qwm ${node.qwm.length} bytes, bundle ${(js.length / 1024).toFixed(0)} KiB`);
     } finally {

@@ -93,6 +93,7 @@ const PIO2_1 = 1.57079632673412561417e+00, PIO2_1T = 6.07710050650619224932e-11,
 
 /** cos(x) (musl cos.c, with __rem_pio2's Cody-Waite reduction; |x| up to 2^20 pi/2, the range training uses). */
 export function cos(x: number): number {
+  if (x !== x) return x;
   const ax = Math.abs(x);
   if (ax <= 0.7853981633974483) return ax < 1.4901161193847656e-8 ? 1 : kcos(x, 0);
   if (!(ax < 1647099.3291652855)) throw new RangeError(`detmath.cos: |x| = ${ax} is outside the supported range`);

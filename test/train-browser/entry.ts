@@ -3,6 +3,8 @@
 import wasm from "../../build/qwasm.train.wasm";
 import { Net, setTrainWasm } from "../../src/train/index.ts";
 import { trainToy, toyNet } from "../helpers/train-toy.ts";
+import { mathSweep } from "../helpers/math-sweep.ts";
+import * as detmath from "../../src/train/detmath.ts";
 
 declare global { interface Window { trainResult?: unknown; trainError?: string } }
 
@@ -16,7 +18,7 @@ declare global { interface Window { trainResult?: unknown; trainError?: string }
     const r = await trainToy();
     let hex = "";
     for (const b of r.qwm) hex += b.toString(16).padStart(2, "0");
-    window.trainResult = { steps: r.steps, epochs: r.epochs, qwmHex: hex, noWasm, isNode: typeof (globalThis as { process?: unknown }).process !== "undefined" };
+    window.trainResult = { steps: r.steps, epochs: r.epochs, qwmHex: hex, noWasm, detmath: mathSweep(detmath), jsMath: mathSweep(Math), isNode: typeof (globalThis as { process?: unknown }).process !== "undefined" };
   } catch (e) {
     window.trainError = String((e as Error)?.stack ?? e);
   }
