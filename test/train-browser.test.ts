@@ -71,7 +71,7 @@ test("detmath: exp, log, cos, tanh within 2 ulp of Math's (tanh 4e-16 absolute);
 
 test("the training wasm: bytes, a WebAssembly.Module or a lazy loader; bad wasm is a typed error", () => {
   const bytes = trainWasmBytes();
-  const a = new Kernels(bytes), b = new Kernels(new WebAssembly.Module(bytes)), c = new Kernels(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const a = new Kernels(bytes), b = new Kernels(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>)), c = new Kernels(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   for (const k of [a, b, c]) { assert.ok(k.bytes > 0); k.dispose(); }
   const isTrainError = (re: RegExp) => (e: Error) => e instanceof QwmTrainError && re.test(e.message);
   assert.throws(() => new Kernels(Uint8Array.of(1, 2, 3, 4)), isTrainError(/does not compile/));
