@@ -1,7 +1,7 @@
 // The training engine in a browser (issue #12): src/train/ is isomorphic. Its core bundles for the browser with no
 // node: module; the same toy training (test/helpers/train-toy.ts: W4A4 LSQ, Adam, 12 steps, fixed seed), bundled
-// by esbuild with the training wasm inlined as bytes, runs in Debian Chromium (playwright-core) and gives Node's
-// per-step losses bit for bit and Node's .qwm byte for byte. Also: the wasm-loading errors are typed.
+// by esbuild with the training wasm inlined as bytes, runs in Debian Chromium (playwright-core), on the page's main thread and in a
+// Web Worker, and gives Node's per-step losses bit for bit and Node's .qwm byte for byte. Also: the wasm-loading errors are typed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -91,7 +91,7 @@ test("the training wasm: bytes, a WebAssembly.Module or a lazy loader; bad wasm 
 });
 
 testIf(existsSync(CHROMIUM) && hasPlaywright,
-  "train in Chromium: per-step losses bit-identical to Node's, the loss decreases, the exported .qwm equals Node's byte for byte; no wasm is a typed error",
+  "train in Chromium (page and Web Worker): per-step losses bit-identical to Node's, the loss decreases, the exported .qwm equals Node's byte for byte; no wasm is a typed error",
   `needs Debian chromium (${CHROMIUM}) and npm playwright-core`, async () => {
     const node = await trainToy();
     const built = await bundle(`${ROOT}test/train-browser/entry.ts`);
@@ -112,11 +112,12 @@ testIf(existsSync(CHROMIUM) && hasPlaywright,
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
       await page.goto(url);
-      await page.waitForFunction(() => window.trainResult !== undefined || window.trainError !== undefined, undefined, { timeout: 20000 });
-      const got = await page.evaluate(() => ({ result: window.trainResult, error: window.trainError }));
+      await page.waitForFunction(() => window.workerResult !== undefined || window.trainError !== undefined, undefined, { timeout: 20000 });
+      const got = await page.evaluate(() => ({ result: window.trainResult, worker: window.workerResult, error: window.trainError }));
       assert.is(got.error, undefined, `the page failed: ${got.error}`);
       const br = got.result as { steps: ToyRun["steps"]; epochs: ToyRun["epochs"]; qwmHex: string; isNode: boolean; noWasm: string; detmath: Record<string, string>; jsMath: Record<string, string> };
       assert.is(br.isNode, false, "ran in the page, not in Node");
+      assert.equal(got.worker, got.result, "a Web Worker given the compiled WebAssembly.Module: the same results as the page's main thread");
       assert.match(br.noWasm, /^QwmTrainError: no training wasm: call setTrainWasm/, "new Net() before setTrainWasm()");
 
       assert.is(node.steps.length, 12);
