@@ -1,6 +1,6 @@
 // npm run bench:train-browser: the training engine in Debian Chromium (playwright-core) against Node on the same
 // workload (bench/train-browser/task.ts: fmnist-cnn, batch 64, 1,280 synthetic 28x28 images, one epoch, fp32 and
-// W4A4 LSQ): ms per training image in each, and whether their losses and .qwm are identical. --images N: more
+// W4A4 LSQ; after a warm-up of 256 images): ms per training image in each, and whether their losses and .qwm are identical. --images N: more
 // images. Figures are printed, never asserted; the correctness test is test/train-browser.test.ts.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -35,6 +35,9 @@ try {
   await page.waitForFunction(() => window.bench !== undefined);
   console.log(`fmnist-cnn, batch 64, ${images} synthetic images, one epoch (forward + backward + SGD step, plus the export); bundle ${(js.length / 1024).toFixed(0)} KiB minified`);
   for (const quant of [false, true]) {
+    // warm-up (JIT, wasm tier-up) in both, not timed
+    await benchTrain(256, quant);
+    await page.evaluate(([n, q]) => window.bench!(n, q), [256, quant] as [number, boolean]);
     const node = await benchTrain(images, quant);
     const br = await page.evaluate(([n, q]) => window.bench!(n, q), [images, quant] as [number, boolean]);
     const same = node.lossBits === br.lossBits && node.qwmHash === br.qwmHash;
