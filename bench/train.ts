@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { loadOnnx } from "../src/api.ts";
 import { Kernels } from "../src/train/kernels.ts";
-import { Net, buildArch, type TrainGraph } from "../src/train/index.ts";
+import { Net, buildArch, type TrainGraph } from "../src/train/node.ts";
 import { softmaxCrossEntropy } from "../src/train/layers.ts";
 import { Sgd } from "../src/train/optim.ts";
 

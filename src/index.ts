@@ -21,5 +21,5 @@ export { collectReport, renderReport, paretoFront, selectConfigs, CONFIGS, type 
 export type { Graph, Node, Preprocess } from "./ir/graph.ts";
 // quantization-aware training and fine-tuning on the training kernels (build/qwasm.train.wasm; docs/training.md)
 export { trainRun, type TrainRunOptions, type TrainRunResult, type EpochResult } from "./train/run.ts";
-export { Net, fit, exportNet, accuracy, ImageSet, ARCHS, buildArch, METHODS, SCHEDULES, QwmTrainError } from "./train/index.ts";
-export type { TrainGraph, BnNode, QuantSpec, FitOptions, EpochReport } from "./train/index.ts";
+export { Net, fit, exportNet, accuracy, ImageSet, ARCHS, buildArch, METHODS, SCHEDULES, QwmTrainError } from "./train/node.ts";
+export type { TrainGraph, BnNode, QuantSpec, FitOptions, EpochReport } from "./train/node.ts";

@@ -16,7 +16,7 @@ import { describe } from "../src/api.ts";
 import { readBuild } from "../src/wasm/module.ts";
 import { Op } from "../assembly/runtime/schema.ts";
 import { readQwm } from "../src/pack/read.ts";
-import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/index.ts";
+import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/node.ts";
 import { buildArch } from "../src/train/archs.ts";
 import { rng } from "../src/train/data.ts";
 import { checkMethod } from "../src/train/quantizers/index.ts";

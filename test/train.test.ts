@@ -5,12 +5,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Act, Node } from "../src/ir/graph.ts";
-import type { Dataset } from "../src/data/index.ts";
 import { Runner } from "../src/engine/runner.ts";
 import { describe } from "../src/api.ts";
 import { readBuild } from "../src/wasm/module.ts";
 import { Op } from "../assembly/runtime/schema.ts";
-import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/index.ts";
+import { accuracy, fit, ImageSet, Net, QwmTrainError, type TrainGraph } from "../src/train/node.ts";
 import { buildArch } from "../src/train/archs.ts";
 import { softmaxCrossEntropy } from "../src/train/layers.ts";
 import { Adam, learningRate, Sgd } from "../src/train/optim.ts";
@@ -23,6 +22,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/tools.ts";
+import { toyData, toyNet } from "./helpers/train-toy.ts";
 
 const PRE = { channelOrder: "rgb" as const, resize: "stretch" as const, cropFraction: 1, valueScale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 const win = (k: number, s = 1, p = 0) => ({ kernel: [k, k] as [number, number], stride: [s, s] as [number, number], pads: [p, p, p, p] as [number, number, number, number], dilation: [1, 1] as [number, number] });
@@ -219,39 +219,7 @@ test("cosine and one-cycle schedules", () => {
   assert.ok(learningRate("onecycle", 0.1, 60, 100) < 0.1 && learningRate("onecycle", 0.1, 15, 100) < 0.1);
 });
 
-/** A toy task: 8x8 gray images, class 0 when the left half is brighter, 1 otherwise, 2 when the top is. */
-function toyData(n: number, seed: number): Dataset {
-  const r = rng(seed);
-  const images = [], labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(r() * 3), data = new Uint8Array(64);
-    for (let p = 0; p < 64; p++) {
-      const h = p >> 3, w = p & 7;
-      const hot = c === 0 ? w < 4 : c === 1 ? w >= 4 : h < 4;
-      data[p] = Math.max(0, Math.min(255, Math.round((hot ? 170 : 90) + 50 * (r() - 0.5))));
-    }
-    images.push({ data, width: 8, height: 8, channels: 1 as const });
-    labels[i] = c;
-  }
-  return { width: 8, height: 8, channels: 1, images, labels, source: "toy" };
-}
-
-function toyNet(seed: number): TrainGraph {
-  const r = rng(seed);
-  return {
-    input: { name: "input", shape: [8, 8, 1] }, output: "fc",
-    preprocess: { channelOrder: "gray", resize: "stretch", cropFraction: 1, valueScale: 1 / 255, mean: [0.5], std: [0.25] },
-    nodes: [
-      conv(r, "c1", "input", 1, 8, 3, 1, 1, "none"), { op: "bn", name: "bn1", input: "c1", output: "bn1", act: "relu" },
-      { op: "maxpool", name: "mp", input: "bn1", output: "mp", ...win(2, 2) },
-      conv(r, "c2", "mp", 8, 8, 3, 1, 1, "none"), { op: "bn", name: "bn2", input: "c2", output: "bn2", act: "relu" },
-      conv(r, "c3", "bn2", 8, 8, 3, 1, 1, "relu"),
-      { op: "add", name: "res", inputs: ["bn2", "c3"], output: "res", act: "relu" },
-      { op: "gap", name: "gap", input: "res", output: "gap" },
-      { op: "dense", name: "fc", input: "gap", output: "fc", act: "none", outChannels: 3, weight: randn(r, 24, 0.3), bias: new Float32Array(3) },
-    ],
-  };
-}
+// The toy task and net (8x8 gray images, 3 classes): test/helpers/train-toy.ts, shared with train-browser.test.ts.
 
 test("a tiny network learns a toy task (fp32, Adam, one-cycle) and its float .qwm gives the same argmaxes", async () => {
   const train = new ImageSet(toyData(384, 1), [8, 8, 1], toyNet(1).preprocess);

@@ -4,7 +4,6 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { constants, gunzipSync } from "node:zlib";
 import type { Preprocess } from "../ir/graph.ts";
-import { preprocess as sdkPreprocess, type PixelSpec } from "../../sdk/core/preprocess.ts";
 import { readCifar } from "./cifar.ts";
 import { decodeImage, isJpeg, isPng, readFolder } from "./folder.ts";
 import { isIdx, readIdx } from "./idx.ts";
@@ -13,6 +12,7 @@ import { readLabels } from "./labels.ts";
 import { QwmDataError, type Dataset } from "./types.ts";
 
 export { QwmDataError, type Dataset } from "./types.ts";
+export { pixelSpec, toModelPixels } from "./pixels.ts";
 export { decodeImage, type DecodedImage, type DecodeLimits } from "./folder.ts";
 export { readLabels, parseLabels } from "./labels.ts";
 
@@ -82,29 +82,6 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
   }
   throw new QwmDataError("DATA_FORMAT",
     `'${path}' is not a recognized dataset: expected a folder of images, an IDX file, a PNG / JPEG image or a CIFAR-10 batch (*.bin)`);
-}
-
-/** The model's pixel spec (sdk/core/preprocess.ts) from its input size and preprocessing metadata. */
-export function pixelSpec(H: number, W: number, C: number, p: Preprocess): PixelSpec {
-  return {
-    height: H, width: W, channels: C,
-    channelOrder: { rgb: 0, bgr: 1, gray: 2 }[p.channelOrder],
-    resize: p.resize === "stretch" ? 0 : 1,
-    crop: p.cropFraction,
-  };
-}
-
-/** Dataset image `i` as the model's uint8 pixels [H][W][C], resized and channel-ordered as the SDK does. */
-export function toModelPixels(ds: Dataset, i: number, H: number, W: number, C: number, p: Preprocess, out?: Uint8Array): Uint8Array {
-  if (!Number.isInteger(i) || i < 0 || i >= ds.images.length) {
-    throw new QwmDataError("DATA_ARGS", `image index ${i} is out of range (the dataset has ${ds.images.length} images)`);
-  }
-  const img = ds.images[i];
-  try {
-    return sdkPreprocess(img, pixelSpec(H, W, C, p), out);
-  } catch (e) {
-    throw new QwmDataError("DATA_ARGS", `image ${i} of '${ds.source}': ${(e as Error).message}`);
-  }
 }
 
 /** Normalized floats of HWC pixels: (v * valueScale - mean[c]) / std[c], with C = mean.length channels. */

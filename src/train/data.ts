@@ -1,8 +1,10 @@
 // Training data: a dataset's images as the model's uint8 pixels, shuffled mini-batches with a seeded generator,
 // augmentation for small images (random crop with zero padding, horizontal flip), normalized to the model's input.
 import type { Preprocess } from "../ir/graph.ts";
-import { toModelPixels, type Dataset } from "../data/index.ts";
+import { toModelPixels } from "../data/pixels.ts";
+import type { Dataset } from "../data/types.ts";
 import { QwmTrainError } from "./kernels.ts";
+import { cos, log } from "./detmath.ts";
 
 /** mulberry32: a small deterministic generator (the --seed). */
 export function rng(seed: number): () => number {
@@ -18,7 +20,7 @@ export function rng(seed: number): () => number {
 
 /** Standard normal from a uniform generator (Box-Muller). */
 export function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  return Math.sqrt(-2 * log(1 - r())) * cos(2 * Math.PI * r());
 }
 
 export interface Augment { pad: number; flip: boolean }

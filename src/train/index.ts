@@ -8,7 +8,7 @@ import { softmaxCrossEntropy } from "./layers.ts";
 
 export { Net, type QuantSpec, type TrainGraph, type BnNode } from "./net.ts";
 export { ImageSet, type Augment } from "./data.ts";
-export { QwmTrainError } from "./kernels.ts";
+export { QwmTrainError, setTrainWasm, type TrainWasm } from "./kernels.ts";
 export { ARCHS, buildArch } from "./archs.ts";
 export { METHODS } from "./quantizers/index.ts";
 export { SCHEDULES, type Schedule } from "./optim.ts";

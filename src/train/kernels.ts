@@ -1,8 +1,8 @@
 // The training kernels (assembly/train/index.ts, build/qwasm.train.wasm) over one growable wasm memory.
 // Tensors live in that memory as byte offsets; `f32()` gives a fresh Float32Array view (views detach when the
 // memory grows, so the engine takes them at the point of use and allocates everything before it trains).
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// Isomorphic: no file system here. The wasm comes as bytes or a compiled WebAssembly.Module, passed to the
+// constructor or set once with setTrainWasm(); under Node, src/train/node.ts sets it from build/qwasm.train.wasm.
 
 export class QwmTrainError extends Error {
   readonly code = "QWM_TRAIN";
@@ -37,19 +37,50 @@ export function kernelsOf(a: Float32Array): Kernels | undefined {
 /** A tensor in the kernels' memory: `n` f32 values at byte offset `off`. */
 export interface Buf { off: number; n: number }
 
-const WASM_DIRS = ["../../build/", "../build/"].map((d) => new URL(d, import.meta.url));
+/** The training kernels' wasm (build/qwasm.train.wasm): its bytes or a compiled module. */
+export type TrainWasm = Uint8Array | ArrayBuffer | WebAssembly.Module;
 
-export function trainWasmBytes(): Uint8Array {
-  const dir = WASM_DIRS.find((d) => existsSync(fileURLToPath(new URL("qwasm.train.wasm", d))));
-  if (!dir) throw new QwmTrainError("build/qwasm.train.wasm is missing: run `node scripts/build.mjs`");
-  return readFileSync(fileURLToPath(new URL("qwasm.train.wasm", dir)));
+let defaultWasm: TrainWasm | (() => TrainWasm) | undefined;
+let compiled: WebAssembly.Module | undefined;
+
+/**
+ * Sets the wasm that `new Kernels()` (and so `new Net(...)`) instantiates: bytes, a WebAssembly.Module, or a
+ * function giving either on first use. Compiled once, then each Net gets its own instance and memory.
+ */
+export function setTrainWasm(wasm: TrainWasm | (() => TrainWasm)): void {
+  defaultWasm = wasm;
+  compiled = undefined;
+}
+
+function toModule(w: TrainWasm): WebAssembly.Module {
+  if (w instanceof WebAssembly.Module) return w;
+  if (!(w instanceof Uint8Array || w instanceof ArrayBuffer)) throw new QwmTrainError("the training wasm must be bytes (Uint8Array / ArrayBuffer) or a WebAssembly.Module");
+  try {
+    return new WebAssembly.Module(w as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new QwmTrainError(`the training wasm does not compile (is it build/qwasm.train.wasm?): ${(e as Error).message}`);
+  }
+}
+
+function defaultModule(): WebAssembly.Module {
+  if (!compiled) {
+    if (defaultWasm === undefined) {
+      throw new QwmTrainError("no training wasm: call setTrainWasm(bytes or WebAssembly.Module of qwasm.train.wasm) first, or under Node import src/train/node.ts");
+    }
+    compiled = toModule(typeof defaultWasm === "function" ? defaultWasm() : defaultWasm);
+  }
+  return compiled;
 }
 
 export class Kernels {
   readonly k: Exports;
   private top: number;
-  constructor(bytes: Uint8Array = trainWasmBytes()) {
-    this.k = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as unknown as Exports;
+  /** `wasm`: the training wasm (default: the one given to setTrainWasm). */
+  constructor(wasm?: TrainWasm) {
+    const m = wasm === undefined ? defaultModule() : toModule(wasm);
+    const k = new WebAssembly.Instance(m, {}).exports as unknown as Exports;
+    if (typeof k.gemm_f32 !== "function" || !(k.memory instanceof WebAssembly.Memory)) throw new QwmTrainError("this wasm is not the training kernels (build/qwasm.train.wasm): it has no gemm_f32");
+    this.k = k;
     this.top = this.k.heap_base();
     this.sums = this.alloc(8);
     live.add(this);

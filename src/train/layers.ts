@@ -6,6 +6,7 @@
 import type { Act } from "../ir/graph.ts";
 import { type Buf, Kernels, QwmTrainError } from "./kernels.ts";
 import { param, type ActQuantizer, type Param, type WeightQuantizer } from "./quantizers/types.ts";
+import { exp, log } from "./detmath.ts";
 
 /** A value of the network: per-image shape and its batch buffers (activations and gradient). */
 export interface Val {
@@ -348,11 +349,11 @@ export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<numb
     let m = -Infinity, am = 0;
     for (let j = 0; j < classes; j++) if (logits[o + j] > m) { m = logits[o + j]; am = j; }
     let sum = 0;
-    for (let j = 0; j < classes; j++) sum += Math.exp(logits[o + j] - m);
+    for (let j = 0; j < classes; j++) sum += exp(logits[o + j] - m);
     const label = labels[n];
-    loss += Math.log(sum) - (logits[o + label] - m);
+    loss += log(sum) - (logits[o + label] - m);
     if (am === label) correct++;
-    if (grad) for (let j = 0; j < classes; j++) grad[o + j] = (Math.exp(logits[o + j] - m) / sum - (j === label ? 1 : 0)) / B;
+    if (grad) for (let j = 0; j < classes; j++) grad[o + j] = (exp(logits[o + j] - m) / sum - (j === label ? 1 : 0)) / B;
   }
   return { loss: loss / B, correct };
 }

@@ -1,6 +1,7 @@
 // Optimizers and learning-rate schedules. Weight decay is L2 added to the gradient of the parameters that take
 // it (Param.decay: conv / dense weights, PACT's alpha), as PyTorch's SGD and Adam do.
 import type { Param } from "./quantizers/types.ts";
+import { cos, powInt } from "./detmath.ts";
 
 export interface Optimizer { step(params: Param[], lr: number): void }
 
@@ -29,7 +30,7 @@ export class Adam implements Optimizer {
   constructor(readonly beta1 = 0.9, readonly beta2 = 0.999, readonly eps = 1e-8, readonly weightDecay = 0) {}
   step(params: Param[], lr: number): void {
     this.t++;
-    const c1 = 1 - this.beta1 ** this.t, c2 = 1 - this.beta2 ** this.t;
+    const c1 = 1 - powInt(this.beta1, this.t), c2 = 1 - powInt(this.beta2, this.t);
     for (const p of params) {
       let s = this.m.get(p.data);
       if (!s) this.m.set(p.data, (s = [new Float32Array(p.data.length), new Float32Array(p.data.length)]));
@@ -54,8 +55,8 @@ export const SCHEDULES: Schedule[] = ["cosine", "onecycle", "constant"];
  */
 export function learningRate(schedule: Schedule, lr: number, t: number, T: number): number {
   if (schedule === "constant") return lr;
-  if (schedule === "cosine") return (lr * (1 + Math.cos((Math.PI * t) / T))) / 2;
+  if (schedule === "cosine") return (lr * (1 + cos((Math.PI * t) / T))) / 2;
   const up = Math.max(1, Math.floor(0.3 * T)), lo = lr / 25, end = lo / 1e4;
-  const cos = (a: number, b: number, f: number) => b + ((a - b) * (1 + Math.cos(Math.PI * f))) / 2;
-  return t < up ? cos(lo, lr, t / up) : cos(lr, end, (t - up) / Math.max(1, T - 1 - up));
+  const anneal = (a: number, b: number, f: number) => b + ((a - b) * (1 + cos(Math.PI * f))) / 2;
+  return t < up ? anneal(lo, lr, t / up) : anneal(lr, end, (t - up) / Math.max(1, T - 1 - up));
 }

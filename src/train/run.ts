@@ -6,7 +6,7 @@ import { importOnnx } from "../onnx/import.ts";
 import type { Dataset } from "../data/index.ts";
 import { evaluate, type EvalReport } from "../api.ts";
 import { ImageSet } from "./data.ts";
-import { fit, type EpochReport, type FitOptions } from "./index.ts";
+import { fit, type EpochReport, type FitOptions } from "./node.ts"; // Node: the training wasm from build/
 import { buildArch } from "./archs.ts";
 import { QwmTrainError } from "./kernels.ts";
 import { Net, type TrainGraph } from "./net.ts";

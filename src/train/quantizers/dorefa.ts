@@ -8,6 +8,7 @@
 //   dy/dx = 1 for 0 <= x < alpha, dy/dalpha = 1 for x >= alpha (straight through the rounding), alpha decays
 //   (L2, as in the paper). Initial alpha: max(1, 2 sqrt(Qp) mean|x|) on the first batch. PACT's weights: DoReFa's.
 import { actLevels, fakeQuant, fakeQuantGrad, param, rnd, type ActQuantizer, type Method, type Param, type WeightQuantizer } from "./types.ts";
+import { tanh } from "../detmath.ts";
 
 export class DorefaWeights implements WeightQuantizer {
   readonly params = [];
@@ -22,23 +23,23 @@ export class DorefaWeights implements WeightQuantizer {
     const Qp = this.Qp();
     for (let c = 0; c < this.N; c++) {
       let mt = 0, mw = 0;
-      for (let i = c * this.per; i < (c + 1) * this.per; i++) { mt = Math.max(mt, Math.abs(Math.tanh(w[i]))); mw = Math.max(mw, Math.abs(w[i])); }
+      for (let i = c * this.per; i < (c + 1) * this.per; i++) { mt = Math.max(mt, Math.abs(tanh(w[i]))); mw = Math.max(mw, Math.abs(w[i])); }
       this.mt[c] = Math.max(mt, 1e-8);
       this.mw[c] = Math.fround(Math.max(mw, 1e-8) / Qp);
-      for (let i = c * this.per; i < (c + 1) * this.per; i++) wq[i] = rnd((Math.tanh(w[i]) / this.mt[c]) * Qp) * this.mw[c];
+      for (let i = c * this.per; i < (c + 1) * this.per; i++) wq[i] = rnd((tanh(w[i]) / this.mt[c]) * Qp) * this.mw[c];
     }
   }
   backward(w: Float32Array, g: Float32Array, gw: Float32Array): void {
     const Qp = this.Qp();
     for (let c = 0; c < this.N; c++) {
       const k = (Qp * this.mw[c]) / this.mt[c];
-      for (let i = c * this.per; i < (c + 1) * this.per; i++) { const t = Math.tanh(w[i]); gw[i] += g[i] * k * (1 - t * t); }
+      for (let i = c * this.per; i < (c + 1) * this.per; i++) { const t = tanh(w[i]); gw[i] += g[i] * k * (1 - t * t); }
     }
   }
   export(w: Float32Array): { q: Int8Array; scales: Float32Array } {
     const Qp = this.Qp();
     const q = new Int8Array(w.length);
-    for (let c = 0; c < this.N; c++) for (let i = c * this.per; i < (c + 1) * this.per; i++) q[i] = rnd((Math.tanh(w[i]) / this.mt[c]) * Qp);
+    for (let c = 0; c < this.N; c++) for (let i = c * this.per; i < (c + 1) * this.per; i++) q[i] = rnd((tanh(w[i]) / this.mt[c]) * Qp);
     return { q, scales: Float32Array.from(this.mw) };
   }
 }
