@@ -12,6 +12,7 @@
 // Uniform, ternary and binary representations have conv, dense and depthwise kernels (depthwise 2-bit / ternary /
 // BWN since 1.1's ops 37, 38). Codebooks have no depthwise kernel: such layers keep uniform 4-bit (or int8 for
 // codebooks of more than 4 bits) and say so.
+import { mulberry32 } from "../util/rng.ts";
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
 import type { Codebook } from "../pack/lowbit.ts";
@@ -43,17 +44,6 @@ const TINY = 1e-12;
 
 export interface LayerWeights { q: Int8Array; scales: Float32Array; bits?: number; format?: string; codebook?: Codebook }
 
-/** A small deterministic generator (mulberry32): the same weights always give the same codebook. */
-function rng32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Index of the centroid nearest to v in the sorted `c` (ties to the lower one). */
 function nearest(c: Float64Array, v: number): number {
@@ -73,7 +63,7 @@ function nearest(c: Float64Array, v: number): number {
 export function kmeans1d(x: Float32Array, k: number, seed = 1, iters = 50): Float64Array {
   const distinct = new Set(x).size;
   k = Math.max(1, Math.min(k, distinct));
-  const rand = rng32(seed);
+  const rand = mulberry32(seed); // the same weights always give the same codebook
   const cent: number[] = [x[Math.floor(rand() * x.length)]];
   const d2 = new Float64Array(x.length).fill(Infinity);
   while (cent.length < k) {

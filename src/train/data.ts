@@ -4,19 +4,11 @@ import type { Preprocess } from "../ir/graph.ts";
 import { toModelPixels } from "../data/pixels.ts";
 import type { Dataset } from "../data/types.ts";
 import { QwmTrainError } from "./kernels.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { cos, log } from "./detmath.ts";
 
-/** mulberry32: a small deterministic generator (the --seed). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The training data's generator (the --seed): mulberry32. */
+export const rng = mulberry32;
 
 /** Standard normal from a uniform generator (Box-Muller). */
 export function gauss(r: () => number): number {

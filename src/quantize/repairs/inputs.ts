@@ -8,6 +8,7 @@
 // (at most `maxSamples` patches over all images; default 4096): the cost is samples x K^2 / 2 per layer. When
 // there are fewer than K / 2 samples (dense layers on small calibration sets) the samples themselves are kept
 // instead of G (AdaRound then costs 2 x K x samples per channel and iteration instead of K^2).
+import { mulberry32 } from "../../util/rng.ts";
 import type { Graph, Node } from "../../ir/graph.ts";
 import { inferShapes } from "../../ir/graph.ts";
 import { floatRunner } from "../../calibrate/minmax.ts";
@@ -36,16 +37,6 @@ export interface InputOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Input statistics of `layers` (nodes of `g`) over `images` (normalized NHWC floats). */
 export async function layerInputs(g: Graph, wasm: BufferSource | WebAssembly.Module, images: Float32Array[], layers: Layer[],
