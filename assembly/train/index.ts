@@ -185,19 +185,11 @@ export function add_f32(y: usize, x: usize, n: i32): void {
   return v;
 }
 
-/** y[p][n] = act(y[p][n] + bias[n]) for p < P, n < N. */
+/** y[p][n] = act(y[p][n] + bias[n]) for p < P, n < N: each row is add_act_f32 of the row and the bias. */
 export function bias_act_f32(y: usize, P: i32, N: i32, bias: usize, act: i32): void {
   for (let p = 0; p < P; p++) {
     const r = y + (<usize>(p * N) << 2);
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const o = <usize>n << 2;
-      v128.store(r + o, actv(f32x4.add(v128.load(r + o), v128.load(bias + o)), act));
-    }
-    for (; n < N; n++) {
-      const o = <usize>n << 2;
-      store<f32>(r + o, acts(load<f32>(r + o) + load<f32>(bias + o), act));
-    }
+    add_act_f32(r, r, bias, N, act);
   }
 }
 
