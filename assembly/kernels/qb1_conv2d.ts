@@ -22,11 +22,15 @@
 // and the second term is subtracted for border pixels only (each row carries a mask of its padding taps).
 // Widths (checked by the packer): K < 2^31 bits, T <= 64.
 //
-// Every build: 1 pixel x 4 channels per block, per 64 bits one load of the row, four xor-with-memory, four
-// i64.popcnt (one x86 instruction each) and four adds in general registers; the SIMD builds requantize the
-// four results as one vector. Measured against the former SIMD form (2 pixels x 2 channels, per 128 bits
-// v128.xor + i8x16.popcnt, rows padded to 128 bits): V8 lowers i8x16.popcnt without AVX-512 to six
-// instructions plus two constant loads, so 128 bits cost about 13 instructions there against 6 here.
+// Every build: 1 pixel x 4 channels per block, per 128 bits two loads of the row, eight xor-with-memory, eight
+// i64.popcnt (one x86 instruction each) and eight adds in general registers (the loop unrolled twice: 64ch
+// 3x3 went from 131 to 156 GMAC/s, 4x unrolling measured no better, 2 pixels x 4 channels spilled: 144);
+// the SIMD builds requantize two pixels' four results as one vector and correct border pixels for four
+// channels at once (one 4 x u16 load of popw per padding tap: 127 -> 156 GMAC/s at 64ch @8x8, where 28 of
+// 64 pixels touch the border). Measured against the former SIMD form (2 pixels x 2 channels, per 128 bits
+// v128.xor + i8x16.popcnt, rows padded to 128 bits): V8 11 lowers i8x16.popcnt, even on this AVX-512 BITALG
+// machine, to six instructions plus two constant loads, so 128 bits cost about 13 instructions there
+// against 6 here.
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 
@@ -167,18 +171,34 @@ export function qb1_conv2d(
 function block4(r: usize, wb: usize, kb: usize, pad: u64, full: i32, T: i32, C: i32, popw: usize, Np: i32, n: i32): v128 {
   let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
   let wq = wb;
-  // two induction pointers and an end: few enough live values for V8's general registers
-  for (let rp = r, re = r + kb; rp < re; rp += 8) {
+  let rp = r;
+  const re = r + kb;
+  for (; rp + 16 <= re; rp += 16) {
+    const x = load<u64>(rp), y = load<u64>(rp, 8);
+    s0 += popcnt(load<u64>(wq) ^ x) + popcnt(load<u64>(wq, 32) ^ y);
+    s1 += popcnt(load<u64>(wq, 8) ^ x) + popcnt(load<u64>(wq, 40) ^ y);
+    s2 += popcnt(load<u64>(wq, 16) ^ x) + popcnt(load<u64>(wq, 48) ^ y);
+    s3 += popcnt(load<u64>(wq, 24) ^ x) + popcnt(load<u64>(wq, 56) ^ y);
+    wq += 64;
+  }
+  if (rp < re) {
     const x = load<u64>(rp);
     s0 += popcnt(load<u64>(wq) ^ x);
     s1 += popcnt(load<u64>(wq, 8) ^ x);
     s2 += popcnt(load<u64>(wq, 16) ^ x);
     s3 += popcnt(load<u64>(wq, 24) ^ x);
-    wq += 32;
   }
-  if (pad == 0) return i32x4.sub(i32x4.splat(full), i32x4.shl(i32x4(<i32>s0, <i32>s1, <i32>s2, <i32>s3), 1));
-  return i32x4(finish(<i32>s0, pad, T, C, popw, Np, n), finish(<i32>s1, pad, T, C, popw, Np, n + 1),
-    finish(<i32>s2, pad, T, C, popw, Np, n + 2), finish(<i32>s3, pad, T, C, popw, Np, n + 3));
+  const m = i32x4(<i32>s0, <i32>s1, <i32>s2, <i32>s3);
+  if (pad == 0) return i32x4.sub(i32x4.splat(full), i32x4.shl(m, 1));
+  // border pixel: C*nvalid - 2*(mism - sum over padding taps of popw[t][n..n+3]), four channels at once
+  let corr = i32x4.splat(0), nvalid = T, pm = pad;
+  while (pm != 0) {
+    const t = <i32>ctz(pm);
+    pm &= pm - 1;
+    nvalid--;
+    corr = i32x4.add(corr, i32x4.extend_low_i16x8_u(v128.load64_zero(popw + (<usize>(t * Np + n) << 1))));
+  }
+  return i32x4.sub(i32x4.splat(C * nvalid), i32x4.shl(i32x4.sub(m, corr), 1));
 }
 
 @inline
@@ -225,14 +245,21 @@ function tile(
       for (let i = 0; i < np; i++) {
         let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
         const r = rows + <usize>i * kb;
-        let wq = wb;
-        for (let b: usize = 0; b < kb; b += 8) {
+        let wq = wb, b: usize = 0;
+        for (; b + 16 <= kb; b += 16) {
+          const x = load<u64>(r + b), y = load<u64>(r + b, 8);
+          s0 += popcnt(x ^ load<u64>(wq)) + popcnt(y ^ load<u64>(wq, 32));
+          s1 += popcnt(x ^ load<u64>(wq, 8)) + popcnt(y ^ load<u64>(wq, 40));
+          s2 += popcnt(x ^ load<u64>(wq, 16)) + popcnt(y ^ load<u64>(wq, 48));
+          s3 += popcnt(x ^ load<u64>(wq, 24)) + popcnt(y ^ load<u64>(wq, 56));
+          wq += 64;
+        }
+        if (b < kb) {
           const x = load<u64>(r + b);
           s0 += popcnt(x ^ load<u64>(wq));
           s1 += popcnt(x ^ load<u64>(wq, 8));
           s2 += popcnt(x ^ load<u64>(wq, 16));
           s3 += popcnt(x ^ load<u64>(wq, 24));
-          wq += 32;
         }
         const pad = load<u64>(masks + (<usize>i << 3));
         const o = out + <usize>(i * N + n);
