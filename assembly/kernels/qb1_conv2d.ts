@@ -227,15 +227,19 @@ function tile(
       const nc = min(4, N - n);
       const bv = v128.load(bias + (<usize>n << 2));
       const mv = i32x4.shl(v128.load(mult + (<usize>n << 2)), pre);
-      for (let i = 0; i < np; i += 2) {
-        const r = rows + <usize>i * kb;
-        const two = i + 1 < np;
-        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(masks + (<usize>i << 3)), full, T, C, popw, Np, n), bv);
-        const a1 = two ? i32x4.add(block4(r + kb, wb, kb, load<u64>(masks + (<usize>(i + 1) << 3)), full, T, C, popw, Np, n), bv) : a0;
+      const kb2 = kb << 1, N2 = <usize>(N << 1);
+      let r = rows, mk = masks, o = out + <usize>n;
+      const rLast = rows + <usize>(np - 1) * kb;
+      for (; r < rLast; r += kb2, mk += 16, o += N2) {
+        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(mk), full, T, C, popw, Np, n), bv);
+        const a1 = i32x4.add(block4(r + kb, wb, kb, load<u64>(mk, 8), full, T, C, popw, Np, n), bv);
         const q = requant_sm_i32x4x2_i8(a0, a1, mv, mv, rnd, kq, zyv, lov, hiv);
-        const o = out + <usize>(i * N + n);
         store4(o, q, 0, nc);
-        if (two) store4(o + <usize>N, q, 1, nc);
+        store4(o + <usize>N, q, 1, nc);
+      }
+      if (r == rLast) {
+        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(mk), full, T, C, popw, Np, n), bv);
+        store4(o, requant_sm_i32x4x2_i8(a0, a0, mv, mv, rnd, kq, zyv, lov, hiv), 0, nc);
       }
     }
   } else {
