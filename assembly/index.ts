@@ -14,5 +14,5 @@ export { qb1_conv2d, qb1_sign, qb1_packed_bytes, qb1_conv2d_scratch_bytes } from
 export {
   qlut_conv2d, qlut_fully_connected, qlut_packed_bytes, qlut_conv2d_scratch_bytes, qlut_fully_connected_scratch_bytes,
 } from "./kernels/qlut_conv2d";
-export { qs2_dwconv2d, qbw_dwconv2d, qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes } from "./kernels/qs2_dwconv2d";
+export { qs2_dwconv2d, qbw_dwconv2d, qlut_dwconv2d, qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes, qlut_dwconv2d_packed_bytes } from "./kernels/qs2_dwconv2d";
 export { qb1_dwconv2d, qb1_dwconv2d_packed_bytes } from "./kernels/qb1_dwconv2d";

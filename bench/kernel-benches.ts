@@ -2,7 +2,7 @@
 import type { KernelHost } from "../src/wasm/kernels.ts";
 import { f32ConvScratchBytes, packF32Depthwise, packF32Gemm, packQs8Depthwise, packQs8Gemm } from "../src/pack/layout.ts";
 import { rng } from "../test/helpers/ref.ts";
-import { lowDw, qb1Conv, qb1Sign, qlutConv, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
+import { lowDw, qb1Conv, qb1Sign, qlutConv, qlutDw, qs4Conv, qs4Dense, qs4Dw, subConv } from "./lowbit-benches.ts";
 
 export interface Bench { name: string; macs: number; setup(h: KernelHost): () => void }
 
@@ -140,4 +140,6 @@ export const benches: Bench[] = [
   ...RESNET.map((c) => qlutConv("pow2", 4, c)),
   ...RESNET.map((c) => qlutConv("pow2", 3, c)),
   qlutConv("kmeans", 8, { H: 8, C: 64, N: 64, K: 3, S: 1 }),
+  ...DEPTHWISE.map((c) => qlutDw("kmeans", 3, c)),
+  ...DEPTHWISE.map((c) => qlutDw("pow2", 4, c)),
 ];

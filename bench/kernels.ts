@@ -18,8 +18,8 @@ const quick = flag("--quick");
 const only = opt("--only");
 
 /** The int8 bench a sub-8-bit bench is compared with: the same shape, qs8 weights. */
-export const int8Peer = (name: string): string | undefined =>
-  /^(qs4|qs2 ternary|qs2|qbw|qb1) (conv2d|dwconv2d|dense) /.test(name) ? name.replace(/^(qs4|qs2 ternary|qs2|qbw|qb1) /, "qs8 ") : undefined;
+const SUB = /^(qs4|qs2 ternary|qs2|qbw|qb1|qlut (?:kmeans|pow2) b=\d) (conv2d|dwconv2d|dense) /;
+export const int8Peer = (name: string): string | undefined => (SUB.test(name) ? name.replace(SUB, "qs8 $2 ") : undefined);
 
 function selected(): Bench[] {
   if (!only) return benches;

@@ -1,7 +1,7 @@
 // The sub-8-bit kernels in npm run bench:kernels, on the int8 benches' shapes (bench/kernel-benches.ts).
 import type { KernelHost } from "../src/wasm/kernels.ts";
 import {
-  packQb1Conv, packQb1Depthwise, packQbwDepthwise, packQbwGemm, packQlutGemm, packQs2Depthwise, packQs2Gemm, packQs4Depthwise,
+  packQb1Conv, packQb1Depthwise, packQbwDepthwise, packQbwGemm, packQlutDepthwise, packQlutGemm, packQs2Depthwise, packQs2Gemm, packQs4Depthwise,
   packQs4Gemm,
 } from "../src/pack/lowbit.ts";
 import { pow2Table } from "../src/quantize/lowbit.ts";
@@ -130,6 +130,27 @@ export function qlutConv(kind: "kmeans" | "pow2", bits: number, c: Conv): Bench 
       const po = h.alloc(O * O * c.N), ps = h.alloc(h.fn("qlut_conv2d_scratch_bytes")(O, O, c.C, c.K, c.K, c.S, c.S, 1, 1));
       const f = h.fn("qlut_conv2d");
       return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.N, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, bits, perChannel ? 1 : 0, 36, 0, -128, 127, ps);
+    },
+  };
+}
+
+/** Codebook depthwise (qlut_dwconv2d): k-means per-channel tables or the pow2 table, on the int8 depthwise shapes. */
+export function qlutDw(kind: "kmeans" | "pow2", bits: number, c: Conv): Bench {
+  const O = outSize(c), P = c.K >> 1, T = c.K * c.K;
+  return {
+    name: `qlut ${kind} b=${bits} dwconv2d ${c.K}x${c.K} ${c.C}ch @${c.H}x${c.H}${c.S > 1 ? ` s${c.S}` : ""}`,
+    macs: O * O * c.C * T,
+    setup(h: KernelHost) {
+      const r = rng(6);
+      const perChannel = kind === "kmeans", E = 2 ** bits;
+      const tables = kind === "pow2" ? pow2Table(bits) : r.i8(c.C * E, -127, 127);
+      const idx = Uint8Array.from({ length: c.C * T }, () => r.int(0, E - 1));
+      const bias = new Int32Array(c.C), mult = new Int32Array(c.C).fill(1 << 20);
+      const px = h.put(r.i8(c.H * c.H * c.C));
+      const pw = h.put(packQlutDepthwise({ bits, entries: E, perChannel, idx, tables }, c.C, c.K, c.K, bias, mult));
+      const po = h.alloc(O * O * c.C);
+      const f = h.fn("qlut_dwconv2d");
+      return () => f(px, c.H, c.H, c.C, 3, po, O, O, c.K, c.K, c.S, c.S, P, P, 1, 1, pw, 36, -128, -128, 127, bits, perChannel ? 1 : 0);
     },
   };
 }

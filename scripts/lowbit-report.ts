@@ -1,6 +1,6 @@
 // npm run lowbit-report: the weight representations of issue #6 on every model of ../shared/models, each with
 // its size, compression and latency beside its accuracy: int8, uniform 4-bit, k-means codebooks W4 / W3 / W2
-// (per output channel, and W4 per layer) and power-of-two W4 / W3, naive (no repair: plain k-means, nearest
+// (per output channel, and W4 per layer; depthwise layers included) and power-of-two W4 / W3, naive (no repair: plain k-means, nearest
 // level). Calibrates the activations on data_batch_1.bin (--calib-size images, --calibration method), evaluates
 // on test_batch.bin (all of it unless --limit). Latency: `qwasm bench`'s measure (SDK model, SIMD build, batch 1
 // median of --iterations runs, one thread). Prints a Markdown table and writes bench/lowbit-results.json.
@@ -105,7 +105,7 @@ for (const m of latencyOnly ? Object.keys(results) : models) {
 
 const any = Object.values<any>(results)[0];
 console.log(`\nCIFAR-10 test accuracy (${any.n} images of test_batch.bin), activations int8 (${any.calibration ?? calibration} on ${any.calibration_images ?? calib.images.length} images of data_batch_1.bin);`);
-console.log(`first conv and last layer int8; depthwise layers uniform 4-bit under the codebook formats. Latency: batch 1, SIMD build, lowest of ${rounds} medians of ${iterations} runs.\n`);
+console.log(`first conv and last layer int8; depthwise layers take the codebook too (DwConv2dQlut). Latency: batch 1, SIMD build, lowest of ${rounds} medians of ${iterations} runs.\n`);
 console.log("| model | representation | top-1 | vs fp32 | .qwm bytes | weight bytes | compression vs fp32 weights | latency ms |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const [m, r] of Object.entries(results)) {

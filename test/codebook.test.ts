@@ -1,6 +1,6 @@
 // Codebook (LUT) weights through the whole path (issue #6: k-means weight sharing and power-of-two weights):
 // the quantizer (k-means++ / Lloyd, snapped to int8 levels; pow2 sign + exponent codes), lowering to the
-// Conv2dQlut / DenseQlut ops, the validator (every field of the layout, corruptions refused with the exact
+// Conv2dQlut / DwConv2dQlut / DenseQlut ops, the validator (every field of the layout, corruptions refused with the exact
 // error), and the interpreter: a codebook program gives exactly the outputs of its int8 twin (the same int8
 // weights on the qs8 ops) in every build. The kernels themselves are checked in test/cases/lowbit.ts.
 import { test } from "uvu";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { lowerQuantized, type QuantizedGraph } from "../src/pack/lower.ts";
 import { refreshCrcs, writeQwm } from "../src/pack/qwm.ts";
 import { readQwm, layers } from "../src/pack/read.ts";
-import { qlutPackedBytes } from "../src/pack/lowbit.ts";
+import { qlutDepthwisePackedBytes, qlutPackedBytes } from "../src/pack/lowbit.ts";
 import { minMaxRanges } from "../src/calibrate/minmax.ts";
 import { quantizeGraph } from "../src/quantize/graph.ts";
 import { applyLowBit, kmeans1d, pow2Table, quantizeWeightsKmeans, quantizeWeightsPow2, type CodebookScope } from "../src/quantize/lowbit.ts";
@@ -33,6 +33,7 @@ const batch = new Uint8Array(evalSet.px.length * evalSet.px[0].length);
 evalSet.px.forEach((p, i) => batch.set(p, i * p.length));
 
 type Fmt = "kmeans" | "pow2";
+const LUT_OPS = [Op.Conv2dQlut, Op.DwConv2dQlut, Op.DenseQlut];
 /** The codebook program and its int8 twin (same int8 weights and scales, qs8 ops). */
 function pair(bits: number, format: Fmt, codebook: CodebookScope = "per-channel") {
   const qg = quantizeGraph(g, ranges);
@@ -47,16 +48,17 @@ const CONFIGS: [number, Fmt, CodebookScope][] = [
 ];
 
 for (const [bits, format, scope] of CONFIGS) {
-  test(`${bits}-bit ${format} ${format === "kmeans" ? scope : ""}: Conv2dQlut / DenseQlut program equals its int8 twin (SIMD, no-SIMD)`, async () => {
+  test(`${bits}-bit ${format} ${format === "kmeans" ? scope : ""}: Conv2dQlut / DwConv2dQlut / DenseQlut program equals its int8 twin (SIMD, no-SIMD)`, async () => {
     const { low, int8, choice } = pair(bits, format, scope);
     const c = readQwm(low);
     const ops = c.ops.map((o) => o.op);
-    assert.ok(ops.includes(Op.Conv2dQlut) && ops.includes(Op.DenseQlut), "program uses both codebook ops");
-    assert.ok(choice.some((x) => x.format === format && x.bits === bits));
-    assert.ok(choice.some((x) => x.name === "dw" && x.format === "uniform"), "depthwise keeps a uniform representation");
+    assert.ok(ops.includes(Op.Conv2dQlut) && ops.includes(Op.DwConv2dQlut) && ops.includes(Op.DenseQlut), "program uses the three codebook ops");
+    assert.ok(choice.every((x) => x.format === format && x.bits === bits), JSON.stringify(choice));
+    assert.ok(choice.some((x) => x.name === "dw" && x.bits === bits), "the depthwise layer takes the codebook too");
     // (per-channel tables, 16+ bytes per channel, outweigh the index savings on this tiny net's 8-channel layers)
     if (bits < 8 && (scope === "per-layer" || format === "pow2")) assert.ok(low.length < int8.length, `smaller than the int8 twin (${low.length} vs ${int8.length})`);
-    const info = layers(c).filter((l) => l.op === "Conv2dQlut" || l.op === "DenseQlut");
+    const info = layers(c).filter((l) => l.op === "Conv2dQlut" || l.op === "DwConv2dQlut" || l.op === "DenseQlut");
+    assert.is(info.length, ops.length - ops.filter((o) => !LUT_OPS.includes(o)).length);
     assert.ok(info.every((l) => l.weightBits === bits && l.scheme.startsWith(format === "pow2" ? "pow2" : "k-means")), info.map((l) => l.scheme).join("; "));
     const ref = (await Runner.create(simd, int8)).runPixels(batch, evalSet.px.length);
     for (const b of ["simd", "nosimd"] as const) {
@@ -114,7 +116,7 @@ test("k-means: exact centroids of separated clusters, deterministic, at most 2^b
   }
   const layer = quantizeWeightsKmeans(r, 10, 2, "per-layer");
   assert.is(layer.codebook!.tables.length, 4);
-  assert.ok(new Set(layer.q).size <= 4 && new Set(layer.scales).size === 1);
+  assert.ok(new Set(layer.q).size <= 4 && new Set(layer.scales).size === 10, "one table, a scale per channel");
 });
 
 test("pow2: sign + exponent tables, nearest level, per-channel scale", () => {
@@ -179,6 +181,22 @@ test("validator: every codebook field corrupted is refused with the exact kind a
     ["negative multiplier", (_, v) => v.setInt32(tail + 4 * N, -1, true), code(ErrorKind.Range, Field.WeightValues)],
     ["bias at the accumulator bound", (_, v) => v.setInt32(tail, 2 ** 31 - 1, true), code(ErrorKind.Range, Field.WeightValues)],
   ];
+  // the depthwise codebook layer: T rows of ceil(C*3/8) bytes, then its one table (16 bytes), then bias, mult
+  const kd = c.ops.findIndex((o) => o.op === Op.DwConv2dQlut);
+  const od = c.ops[kd], Cd = c.tensors[od.inputs[0]].shape[2], Td = od.params[0] * od.params[1], Rb = Math.ceil((Cd * 3) / 8);
+  const pDw = recs[kd] + 20 + 4, wd = wAt + od.weights!.offset, tablesD = wd + Td * Rb, tailD = tablesD + 16;
+  assert.is(od.params[13], 0, "depthwise layers share one table");
+  assert.is(od.weights!.bytes, qlutDepthwisePackedBytes(Cd, od.params[0], od.params[1], 3, false));
+  muts.push(
+    ["depthwise bits 9", (_, v) => v.setInt32(pDw + 44, 9, true), code(ErrorKind.Range, Field.Param)],
+    ["depthwise bits 4 (size no longer matches)", (_, v) => v.setInt32(pDw + 44, 4, true), code(ErrorKind.Range, Field.WeightsBytes)],
+    ["depthwise per-channel flag on a per-layer layer", (_, v) => v.setInt32(pDw + 52, 1, true), code(ErrorKind.Range, Field.WeightsBytes)],
+    ["depthwise table entry -128", (b) => { b[tablesD] = 0x80; }, code(ErrorKind.Range, Field.WeightValues)],
+    ["depthwise table entry past the entry count", (b) => { b[tablesD + 15] = 3; }, code(ErrorKind.Range, Field.WeightValues)],
+    ["depthwise negative multiplier", (_, v) => v.setInt32(tailD + 4 * Cd, -1, true), code(ErrorKind.Range, Field.WeightValues)],
+    ["depthwise bias at the accumulator bound", (_, v) => v.setInt32(tailD, 2 ** 31 - 1, true), code(ErrorKind.Range, Field.WeightValues)],
+    ["depthwise window 9x9 (81 taps > 64)", (_, v) => { v.setInt32(pDw, 9, true); v.setInt32(pDw + 4, 9, true); }, code(ErrorKind.Range, Field.Param)],
+  );
   // one entry fewer, that entry zeroed in every table: only the indices that use it are out of range now
   muts.push(["index >= entries", (b, v) => {
     v.setInt32(pConv + 48, entries - 1, true);

@@ -1,5 +1,5 @@
-// Depthwise conv2d with 2-bit / ternary (qs2) and binary BWN (qbw) weights x int8 activations. The weights stay
-// packed in memory and are unpacked in registers; the algorithm, arithmetic and SIMD paths are those of
+// Depthwise conv2d with 2-bit / ternary (qs2), binary BWN (qbw) and codebook (qlut: k-means / power-of-two) weights
+// x int8 activations. The weights stay packed in memory and are unpacked in registers; the algorithm, arithmetic and SIMD paths are those of
 // qs4_dwconv2d.ts / qs8_dwconv2d.ts (interior runs with the interior bias, border pixels tap by tap), without
 // their 3x3 block (its weights-in-registers copy would cost ~2.6 KB of wasm for layers that are rare and small),
 // with these layouts (packers in src/pack/lowbit.ts):
@@ -7,33 +7,54 @@
 //                            complement in [-2, 1] (ternary layers use {-1, 0, 1}: bit 0 the nonzero plane, bit 1
 //                            the sign plane)
 //   qbw: u8 w[T][ceil(C/8)]  channel c of tap t in byte t*Cb + (c >> 3), bit c & 7; set = -1, clear = +1
-//   then int32 bias[C], mult[C]   from byte T*Cb
+//   qlut: u8 idx[T][ceil(C*b/8)]  b-bit indices (b = 1..8), channel c of tap t at bits [c*b, c*b + b) of
+//                            row t, LSB first, spilling into the next byte; bits past C*b zero
+//         i8 table[G][S]     from byte T*Cb: G = C (one table per channel) or 1, S = max(16, 2^b); entries >=
+//                            the layer's entry count 0, values in [-127, 127] (k-means centroids, {0, +-2^e})
+//   then int32 bias[C], mult[C]   from byte T*Cb (qlut: T*Cb + G*S)
 // Eight channels' weights become int16 lanes from one u16 (qs2) or u8 (qbw) load: splat, i16x8.mul by the
 // powers of two that move each lane's field to the top, i16x8.shr_s (qs2: by 14; qbw: by 15, then 1 + 2*m).
-// Widths: |x| <= 128 and |w| <= 2, so two taps' int16 products (interior runs) stay below 2^10; the int32
-// accumulator bound |bias| + 255 * sum |w| <= 2^31 - 1 is checked at pack and load time.
-// `kind` selects the layout (2: qs2, 1: qbw) at run time: one copy of the kernel serves both (wasm size); the
-// branch in the weight unpack is taken the same way for a whole layer. With at most 64 taps, each 8-channel
-// block's weights are unpacked once into WBUF (kind 0 below) and the loops load them.
+// Widths: |x| <= 128 and |w| <= 127 (qs2: 2), so two taps' int16 products (interior runs) stay within
+// 2 * 128 * 127 = 32512 < 2^15; the int32 accumulator bound |bias| + 255 * sum |w| <= 2^31 - 1 is checked at
+// pack and load time.
+// `kind` selects the layout (2: qs2, 1: qbw, 3: qlut) at run time: one copy of the kernel serves all three (wasm
+// size); the branch in the weight unpack is taken the same way for a whole layer. With at most 64 taps, each
+// 8-channel block's weights are unpacked once into WBUF (kind 0 below) and the loops load them; a codebook layer
+// always has at most 64 taps (the validator's bound), so its indices are decoded (scalar, table lookups) once per
+// 8-channel block and tap, never per pixel.
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
 } from "./requant";
 import { tap_lo, tap_hi, inner_lo, inner_hi } from "./window";
 
+// The codebook of the current qlut call (kind 3): index bits, first table, bytes between channels' tables (0:
+// one table for the layer).
+let lutBits: i32 = 0;
+let lutTable: usize = 0;
+let lutStride: usize = 0;
+
 /** Bytes of one tap's row of packed weights. */
 @inline function wRowBytes(kind: i32, C: i32): i32 {
-  return kind == 2 ? (C + 3) >> 2 : (C + 7) >> 3;
+  return kind == 2 ? (C + 3) >> 2 : kind == 3 ? (C * lutBits + 7) >> 3 : (C + 7) >> 3;
 }
 
-/** log2 of the channels per byte. */
-@inline function wShift(kind: i32): i32 {
-  return kind == 2 ? 2 : 3;
+/** Byte offset of channel c (a multiple of 8) in a tap's row. */
+@inline function wCol(kind: i32, c: usize): usize {
+  return kind == 2 ? c >> 2 : kind == 3 ? (c * <usize>lutBits) >> 3 : c >> 3;
 }
+
+/** Bytes of a table of a b-bit codebook: max(16, 2^b). */
+@inline function lutTableBytes(bits: i32): i32 { return max(16, 1 << bits); }
 
 /** Size in bytes of a packed 2-bit / ternary depthwise layer: KH*KW*ceil(C/4) + 8*C. */
 export function qs2_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32): i32 {
   return KH * KW * ((C + 3) >> 2) + 8 * C;
+}
+
+/** Size in bytes of a packed codebook depthwise layer: KH*KW*ceil(C*b/8) + G*max(16, 2^b) + 8*C, G = C or 1. */
+export function qlut_dwconv2d_packed_bytes(C: i32, KH: i32, KW: i32, bits: i32, perChannel: i32): i32 {
+  return KH * KW * ((C * bits + 7) >> 3) + (perChannel != 0 ? C : 1) * lutTableBytes(bits) + 8 * C;
 }
 
 /** Size in bytes of a packed BWN depthwise layer: KH*KW*ceil(C/8) + 8*C. */
@@ -55,9 +76,19 @@ function wVec(kind: i32, p: usize): v128 {
   return i16x8.add(i16x8.shl(m, 1), i16x8.splat(1));
 }
 
+// Codebook weight of channel c in the tap row at p: the u16 holding its index (bit offset + b <= 15; the second
+// byte is inside the layer, the next row or the tables follow), then the table entry.
+@noinline
+function lutOne(p: usize, c: i32): i32 {
+  const bit = c * lutBits;
+  const ix = (i32(load<u16>(p + <usize>(bit >> 3))) >> (bit & 7)) & ((1 << lutBits) - 1);
+  return i32(load<i8>(lutTable + <usize>c * lutStride + <usize>ix));
+}
+
 // Weight of channel c in the tap row at p.
 @inline
 function wOne(kind: i32, p: usize, c: i32): i32 {
+  if (kind == 3) return lutOne(p, c);
   if (kind == 2) {
     const b = i32(load<u8>(p + <usize>(c >> 2)));
     return (b << (30 - ((c & 3) << 1))) >> 30;
@@ -81,6 +112,23 @@ export function qs2_dwconv2d(
   dw_lowbit(2, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
 }
 
+/**
+ * Codebook depthwise conv2d (k-means / power-of-two weights, layout above); arguments as qs8_dwconv2d, then the
+ * index bits (1..8) and perChannel (1: one table per channel, 0: one per layer). At most 64 taps.
+ */
+export function qlut_dwconv2d(
+  x: usize, H: i32, W: i32, C: i32, zx: i32,
+  out: usize, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, DH: i32, DW: i32,
+  pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, bits: i32, perChannel: i32,
+): void {
+  if (KH * KW > WBUF_TAPS) unreachable(); // the validator's bound: the decoded taps live in WBUF
+  lutBits = bits;
+  lutTable = pw + <usize>(KH * KW * wRowBytes(3, C));
+  lutStride = perChannel != 0 ? <usize>lutTableBytes(bits) : 0;
+  dw_lowbit(3, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
+}
+
 /** BWN (+-1 weights) depthwise conv2d; arguments as qs8_dwconv2d. */
 export function qbw_dwconv2d(
   x: usize, H: i32, W: i32, C: i32, zx: i32,
@@ -91,7 +139,13 @@ export function qbw_dwconv2d(
   dw_lowbit(1, x, H, W, C, zx, out, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, shift, zy, lo, hi);
 }
 
-// One body for both layouts (not inlined into the two exports).
+// Where bias[C] starts: after the weights (qlut: and the tables).
+@inline function biasAt(kind: i32, pw: usize, T: i32, Cb: i32, C: i32): usize {
+  const b = pw + <usize>(T * Cb);
+  return kind == 3 ? b + (lutStride != 0 ? <usize>C * lutStride : <usize>lutTableBytes(lutBits)) : b;
+}
+
+// One body for the three layouts (not inlined into the exports).
 function dw_lowbit(
   kind: i32,
   x: usize, H: i32, W: i32, C: i32, zx: i32,
@@ -116,7 +170,7 @@ function dw_portable(
   pw: usize, shift: i32, zy: i32, lo: i32, hi: i32,
 ): void {
   const Cb = wRowBytes(kind, C);
-  const bias = pw + <usize>(KH * KW * Cb);
+  const bias = biasAt(kind, pw, KH * KW, Cb, C);
   const mult = bias + (<usize>C << 2);
   const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
   const wRowStep = <usize>(KW * Cb), wColStep = <usize>Cb;
@@ -159,12 +213,12 @@ function dw_simd(
 ): void {
   const T = KH * KW;
   const Cb = wRowBytes(kind, C);
-  const bias = pw + <usize>(T * Cb);
+  const bias = biasAt(kind, pw, T, Cb, C);
   const mult = bias + (<usize>C << 2);
   const cs = <usize>C;
   const xRowStep = <usize>(DH * W * C), xColStep = <usize>(DW * C);
   // weights as the loops read them: unpacked in WBUF (kind 0, 16 bytes per tap) or packed (Cb bytes per tap)
-  const buffered = T <= WBUF_TAPS;
+  const buffered = T <= WBUF_TAPS || kind == 3;
   const wk = buffered ? 0 : kind, ws = buffered ? <usize>16 : <usize>Cb;
   const wRowStep = <usize>KW * ws;
   const pre = requant_sm_pre(shift), k = shift + pre - 32;
@@ -182,13 +236,21 @@ function dw_simd(
     // interior bias: bias - zx * sum_t w[t][c]; the block's weights unpacked into WBUF when they fit
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
     for (let t = 0; t < T; t++) {
-      const wv = wVec(kind, pw + <usize>(t * Cb) + (cb >> wShift(kind)));
-      if (buffered) v128.store(WBUF + (<usize>t << 4), wv);
+      let wv: v128;
+      if (kind == 3) {
+        // codebook: eight table lookups into WBUF
+        const row = pw + <usize>(t * Cb), wt = WBUF + (<usize>t << 4);
+        for (let j = 0; j < 8; j++) store<i16>(wt + (<usize>j << 1), <i16>lutOne(row, c + j));
+        wv = v128.load(wt);
+      } else {
+        wv = wVec(kind, pw + <usize>(t * Cb) + wCol(kind, cb));
+        if (buffered) v128.store(WBUF + (<usize>t << 4), wv);
+      }
       s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(wv));
       s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(wv));
     }
     const f0 = i32x4.sub(b0, i32x4.mul(zx32, s0)), f1 = i32x4.sub(b1, i32x4.mul(zx32, s1));
-    const wb = buffered ? WBUF : pw + (cb >> wShift(kind)), xb = x + cb, ob = out + cb;
+    const wb = buffered ? WBUF : pw + wCol(kind, cb), xb = x + cb, ob = out + cb;
     for (let oy = 0; oy < OH; oy++) {
       const y0 = oy * SH - PT;
       const ky0 = tap_lo(y0, DH), ky1 = tap_hi(y0, DH, H, KH);

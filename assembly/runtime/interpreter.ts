@@ -23,7 +23,7 @@ import {
 } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d } from "../kernels/qs4_dwconv2d";
 import { qlut_conv2d, qlut_fully_connected } from "../kernels/qlut_conv2d";
-import { qs2_dwconv2d, qbw_dwconv2d } from "../kernels/qs2_dwconv2d";
+import { qs2_dwconv2d, qbw_dwconv2d, qlut_dwconv2d } from "../kernels/qs2_dwconv2d";
 import { qb1_conv2d, qb1_sign } from "../kernels/qb1_conv2d";
 import { qb1_dwconv2d } from "../kernels/qb1_dwconv2d";
 import { qs8_maxpool2d, qs8_avgpool2d, qs8_global_avgpool_requant } from "../kernels/qs8_pool";
@@ -228,6 +228,13 @@ function runOp(r: u32, wbase: usize): void {
       const DH = rd_i32(p + 24), DW = rd_i32(p + 28), sh = rd_i32(p + 32), lo = rd_i32(p + 36), hi = rd_i32(p + 40);
       if (code == Op.DwConv2dQs2) qs2_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, tZeroPoint(y), lo, hi);
       else qbw_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, pw, sh, tZeroPoint(y), lo, hi);
+      break;
+    }
+    case Op.DwConv2dQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
+      qlut_dwconv2d(X, H, W, C, tZeroPoint(x), Y, OH, OW,
+        rd_i32(p), rd_i32(p + 4), rd_i32(p + 8), rd_i32(p + 12), rd_i32(p + 16), rd_i32(p + 20), rd_i32(p + 24), rd_i32(p + 28),
+        pw, rd_i32(p + 32), tZeroPoint(y), rd_i32(p + 36), rd_i32(p + 40), rd_i32(p + 44), rd_i32(p + 52));
       break;
     }
     case Op.SignQb1: {

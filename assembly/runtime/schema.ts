@@ -71,6 +71,7 @@ export enum Op {
   // (k-means weight sharing, power-of-two weights); params ... shift lo hi bits entries perChannel
   Conv2dQlut = 31,
   DenseQlut = 32,
+  DwConv2dQlut = 33, // 1.1: codebook depthwise (at most 64 taps); params as Conv2dQlut
   // 1.1: binary (XNOR-popcount) layers over B1 tensors, and 2-bit / ternary / binary depthwise
   SignQb1 = 34,
   Conv2dQb1 = 35,

@@ -28,7 +28,7 @@ import { qs8_dwconv2d_packed_bytes } from "../kernels/qs8_dwconv2d";
 import { qs4_packed_bytes, qs2_packed_bytes, qbw_packed_bytes } from "../kernels/qs4_conv2d";
 import { qs4_dwconv2d_packed_bytes } from "../kernels/qs4_dwconv2d";
 import { qlut_packed_bytes } from "../kernels/qlut_conv2d";
-import { qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes } from "../kernels/qs2_dwconv2d";
+import { qs2_dwconv2d_packed_bytes, qbw_dwconv2d_packed_bytes, qlut_dwconv2d_packed_bytes } from "../kernels/qs2_dwconv2d";
 import { qb1_packed_bytes, qb1_conv2d_scratch_bytes } from "../kernels/qb1_conv2d";
 import { qb1_dwconv2d_packed_bytes } from "../kernels/qb1_dwconv2d";
 import { f32_packed_bytes } from "../kernels/f32_gemm";
@@ -152,7 +152,7 @@ const OP_INFO: usize = memory.data<u8>([
   1, 1, 3, W_ | S_,  // 30 DenseQbw
   1, 1, 14, W_ | S_, // 31 Conv2dQlut
   1, 1, 6, W_ | S_,  // 32 DenseQlut
-  0, 0, 0, 0,        // 33
+  1, 1, 14, W_,      // 33 DwConv2dQlut
   1, 1, 1, 0,        // 34 SignQb1
   1, 1, 11, W_ | S_, // 35 Conv2dQb1
   1, 1, 3, W_ | S_,  // 36 DenseQb1
@@ -778,6 +778,43 @@ function checkQlutValues(i: i32, w: u32, N: u32, T: u32, C: u32, bits: u32, entr
   return 0;
 }
 
+/**
+ * Packed codebook depthwise layer (qs2_dwconv2d.ts, qlut): per tap row, indices < entries and the bits past C*b
+ * zero; table values in [-127, 127] and 0 past the entries; mult in [0, 2^31); |bias| + 255 * sum_t |w| within
+ * int32 per channel.
+ */
+function checkQlutDwValues(i: i32, w: u32, C: u32, T: u32, bits: u32, entries: u32, perCh: u32): i32 {
+  const Rb = (C * bits + 7) >> 3, S = max<u32>(16, 1 << bits), G = perCh != 0 ? C : 1;
+  const base = weightsOff + w, tables = base + T * Rb, tail = tables + G * S;
+  for (let g: u32 = 0; g < G; g++) {
+    for (let j: u32 = 0; j < S; j++) {
+      const v = <i32><i8>rd_u8(tables + g * S + j);
+      if (v == -128 || (j >= entries && v != 0)) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    }
+  }
+  const mask: u32 = (1 << bits) - 1;
+  for (let t: u32 = 0; t < T; t++) {
+    const row = base + t * Rb;
+    for (let k = C * bits; k < Rb << 3; k++) if (((rd_u8(row + (k >> 3)) >> (k & 7)) & 1) != 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  for (let c: u32 = 0; c < C; c++) {
+    const tbl = tables + (perCh != 0 ? c * S : 0);
+    let abs: i64 = 0;
+    for (let t: u32 = 0; t < T; t++) {
+      const bit = c * bits, at = base + t * Rb + (bit >> 3);
+      const u = <u32>rd_u8(at) | ((bit & 7) + bits > 8 ? <u32>rd_u8(at + 1) << 8 : 0);
+      const ix = (u >> (bit & 7)) & mask;
+      if (ix >= entries) return opFail(ErrorKind.Range, Field.WeightValues, i);
+      const v = <i32><i8>rd_u8(tbl + ix);
+      abs += v < 0 ? -v : v;
+    }
+    const bias = <i64>rd_i32(tail + (c << 2)), mult = rd_i32(tail + ((C + c) << 2));
+    if (mult < 0) return opFail(ErrorKind.Range, Field.WeightValues, i);
+    if ((bias < 0 ? -bias : bias) + 255 * abs > <i64>I32_MAX) return opFail(ErrorKind.Range, Field.WeightValues, i);
+  }
+  return 0;
+}
+
 /** Byte holding bit k of channel n in a packed binary conv layer: u64 words w[Np/4][Kw][4] (qb1_conv2d.ts). */
 @inline function qb1Byte(base: u32, n: u32, k: u32, Kw: u32): u32 {
   return base + (((((n >> 2) * Kw + (k >> 6)) << 2) + (n & 3)) << 3) + ((k & 63) >> 3);
@@ -936,6 +973,21 @@ function checkOpSemantics(i: i32, code: u32, r: u32, nIn: u32, y: u32, s: u32, w
       const need = <u64>(gKH * gKW) * ((<u64>C + 1) >> 1) + 8 * <u64>C;
       if (!weightsFit(need) || <u32>qs4_dwconv2d_packed_bytes(<i32>C, gKH, gKW) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
       return checkQs4DwValues(i, rd_u32(r + 12), C, <u32>(gKH * gKW));
+    }
+    case Op.DwConv2dQlut: {
+      if (!LOWBIT) break; // the lite build: not compiled (features.ts)
+      if ((e = dtypes(i, x, DType.I8, y, DType.I8)) != 0) return e;
+      if (tDim(y, 2) != tDim(x, 2)) return opFail(ErrorKind.Shape, Field.OutputId, i);
+      if ((e = checkWindow(i, p, x, y, true)) != 0) return e;
+      if ((e = checkShiftLoHi(i, p + 32, 31)) != 0) return e;
+      if ((e = checkQlutParams(i, p + 44)) != 0) return e;
+      // the kernel decodes an 8-channel block's taps into a 64-tap buffer
+      if (gKH * gKW > 64) return opFail(ErrorKind.Range, Field.Param, i);
+      const C = tDim(x, 2), T = <u32>(gKH * gKW);
+      const bits = rd_u32(p + 44), entries = rd_u32(p + 48), perCh = rd_u32(p + 52);
+      const need = <u64>T * ((<u64>C * <u64>bits + 7) >> 3) + <u64>(perCh != 0 ? C : 1) * <u64>max<u32>(16, 1 << bits) + 8 * <u64>C;
+      if (!weightsFit(need) || <u32>qlut_dwconv2d_packed_bytes(<i32>C, gKH, gKW, <i32>bits, <i32>perCh) != wBytes) return opFail(ErrorKind.Range, Field.WeightsBytes, i);
+      return checkQlutDwValues(i, rd_u32(r + 12), C, T, bits, entries, perCh);
     }
     case Op.SignQb1: {
       if (!LOWBIT) break; // the lite build: not compiled (features.ts)

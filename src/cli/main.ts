@@ -24,7 +24,8 @@ Usage:
                  [--calib-size N] [--percentile P] [--per-tensor] [--mean a,b,c --std a,b,c] [--labels FILE]
                  [--weights 8|4|3|2|1 [--weight-format uniform|ternary|kmeans|pow2] [--codebook per-channel|per-layer]
                   [--low-bit-ends]] [--acts 8|1]   (3 bits: kmeans or pow2 only; kmeans 1..8 bits, pow2 3 or 4;
-                  --codebook: k-means tables per output channel, the default, or one per layer;
+                  --codebook: k-means tables per output channel, the default, or one per layer (a scale per
+                  channel either way); depthwise layers always share one table;
                   --weights 1 --acts 1: binary XNOR layers, sign + XNOR-popcount; first conv and last layer 8-bit)
                  [--cle] [--bias-correction] [--adaround [--adaround-iters N]] [--weight-clip mse|aciq]
                  [--size-budget KiB | --avg-bits B] [--bits-per-layer name=b,...]

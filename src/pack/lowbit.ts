@@ -250,6 +250,50 @@ export function packQlutGemm(cb: Codebook, N: number, taps: number, C: number, b
   return out;
 }
 
+/** Bytes of a packed codebook depthwise layer: KH*KW*ceil(C*bits/8) + tables + 8*C. */
+export function qlutDepthwisePackedBytes(C: number, KH: number, KW: number, bits: number, perChannel: boolean): number {
+  return KH * KW * Math.ceil((C * bits) / 8) + (perChannel ? C : 1) * qlutTableBytes(bits) + 8 * C;
+}
+
+/**
+ * Packs a codebook depthwise layer for qlut_dwconv2d (assembly/kernels/qs2_dwconv2d.ts). `cb.idx` is the
+ * codebook's own order, [C][KH*KW] (a depthwise conv's output channel c has one input channel). Layout: per tap t,
+ * ceil(C*bits/8) bytes, channel c's index at bits [c*bits, (c+1)*bits) LSB first; tables int8
+ * [G][max(16, 2^bits)] (entries >= `entries` zero); int32 bias[C], mult[C]. At most 64 taps (the kernel decodes
+ * an 8-channel block's taps into a 64-tap buffer); the int32 accumulator bound is checked.
+ */
+export function packQlutDepthwise(cb: Codebook, C: number, KH: number, KW: number, bias: Int32Array, mult: Int32Array): Uint8Array {
+  const { bits, entries, perChannel, idx, tables } = cb;
+  const T = KH * KW;
+  if (T > 64) throw new QwmPackError(`codebook depthwise: ${KH}x${KW} = ${T} taps; at most 64`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new QwmPackError(`codebook: ${bits}-bit indices; 1 to 8 bits`);
+  if (!Number.isInteger(entries) || entries < 1 || entries > 2 ** bits) throw new QwmPackError(`codebook: ${entries} entries for ${bits}-bit indices; 1 to ${2 ** bits}`);
+  if (idx.length !== C * T) throw new QwmPackError(`codebook: expected ${C * T} indices (C=${C}, taps=${T}), got ${idx.length}`);
+  const G = perChannel ? C : 1;
+  if (tables.length !== G * entries) throw new QwmPackError(`codebook: expected ${G} table(s) of ${entries} entries, got ${tables.length} values`);
+  for (let i = 0; i < tables.length; i++) if (tables[i] < -127) throw new QwmPackError(`codebook: table value ${tables[i]} at ${i}; in [-127, 127]`);
+  checkTail(C, bias, mult);
+  const w = new Int8Array(T * C); // tap-major decoded weights, for the accumulator bound
+  const Rb = Math.ceil((C * bits) / 8), S = qlutTableBytes(bits);
+  const out = new Uint8Array(qlutDepthwisePackedBytes(C, KH, KW, bits, perChannel));
+  for (let c = 0; c < C; c++) {
+    for (let t = 0; t < T; t++) {
+      const v = idx[c * T + t];
+      if (v >= entries) throw new QwmPackError(`codebook: index ${v} at [${c}][${t}]; the table has ${entries} entries`);
+      const bit = t * Rb * 8 + c * bits;
+      const word = v << (bit & 7);
+      out[bit >> 3] |= word & 255;
+      if (word > 255) out[(bit >> 3) + 1] |= word >> 8;
+      w[t * C + c] = tables[(perChannel ? c * entries : 0) + v];
+    }
+  }
+  checkDwAccumulator(w, C, T, bias);
+  const tbl = T * Rb;
+  for (let g = 0; g < G; g++) for (let j = 0; j < entries; j++) out[tbl + g * S + j] = tables[g * entries + j] & 255;
+  packDwTail(out, tbl + G * S, C, bias, mult);
+  return out;
+}
+
 /** The int8 weights a codebook layer stands for, [N][taps][C]. */
 export function codebookWeights(cb: Codebook, N: number): Int8Array {
   const per = cb.idx.length / N;

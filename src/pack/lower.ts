@@ -10,7 +10,7 @@ import {
 import { planArena } from "./plan.ts";
 import {
   packQb1Conv, packQb1Depthwise, packQbwDepthwise, packQbwGemm, packQlutGemm, packQs2Depthwise, packQs2Gemm, packQs4Depthwise,
-  packQs4Gemm, type Codebook,
+  packQs4Gemm, packQlutDepthwise, type Codebook,
 } from "./lowbit.ts";
 import { f32Bits, type OpDesc, type Program, type TensorDesc } from "./qwm.ts";
 import { actBounds, multipliers, roundHalfAway, type QParams } from "../quantize/params.ts";
@@ -373,7 +373,12 @@ export function lowerQuantized(g: Graph, qg: QuantizedGraph, opts: LowerOptions 
               // the padded int16 image with channels padded to 16, as for the 2-bit layers
               scratch: b.scratch(subConvScratch(2, OH, OW, C, KH, KW, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1])),
             });
-          } else throw new QwmPackError(`node '${n.name}': depthwise layers have no codebook kernel`);
+          } else {
+            const [KH, KW] = n.kernel;
+            op(Op.DwConv2dQlut, [...win(n), n.dilation[0], n.dilation[1], shift, lo, hi, ...lut], {
+              weights: b.weights(packQlutDepthwise(cb, C, KH, KW, biasQ, mult)),
+            });
+          }
           break;
         }
         if (bits !== 8) {

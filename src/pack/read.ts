@@ -78,8 +78,10 @@ export function readQwm(b: Uint8Array): QwmContents {
 }
 
 const WINDOWED = new Set([Op.Conv2dQs8, Op.DwConv2dQs8, Op.Conv2dF32, Op.DwConv2dF32, Op.Conv2dQs4, Op.DwConv2dQs4, Op.Conv2dQs2, Op.Conv2dQbw,
-  Op.Conv2dQlut, Op.Conv2dQb1, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1]);
-const DEPTHWISE = new Set([Op.DwConv2dQs8, Op.DwConv2dF32, Op.DwConv2dQs4, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1]);
+  Op.Conv2dQlut, Op.Conv2dQb1, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1, Op.DwConv2dQlut]);
+const DEPTHWISE = new Set([Op.DwConv2dQs8, Op.DwConv2dF32, Op.DwConv2dQs4, Op.DwConv2dQs2, Op.DwConv2dQbw, Op.DwConv2dQb1, Op.DwConv2dQlut]);
+/** The codebook ops (1.1) and where their params bits, entries, perChannel start. */
+const LUT_AT: Partial<Record<number, number>> = { [Op.Conv2dQlut]: 11, [Op.DwConv2dQlut]: 11, [Op.DenseQlut]: 3 };
 const XNOR = "binary XNOR (+-1 weights and activations) per-channel alpha";
 /** Weight bits and representation of the sub-8-bit ops (1.1). */
 const SUB_BITS: Partial<Record<number, [number, string]>> = {
@@ -112,11 +114,12 @@ export interface LayerInfo {
  * sign + exponent table, possibly scaled by 2^e), else "k-means" with its tables' count and size.
  */
 function lutScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
-  const at = op.op === Op.Conv2dQlut ? 11 : 3;
+  const at = LUT_AT[op.op]!;
   const [bits, entries, perCh] = op.params.slice(at, at + 3);
   const y = q.tensors[op.output], x = q.tensors[op.inputs[0]], N = y.shape[2];
-  const taps = op.op === Op.Conv2dQlut ? op.params[0] * op.params[1] : 1, C = op.op === Op.Conv2dQlut ? x.shape[2] : x.shape[0] * x.shape[1] * x.shape[2];
-  const idxBytes = Math.ceil((N * taps * Math.ceil(C / 16) * 16 * bits) / 8 / 16) * 16;
+  const taps = op.op === Op.DenseQlut ? 1 : op.params[0] * op.params[1], C = op.op === Op.DenseQlut ? x.shape[0] * x.shape[1] * x.shape[2] : x.shape[2];
+  // depthwise: T rows of ceil(C*b/8) bytes; GEMM: N rows of K = taps*ceil16(C) indices, padded to 16 bytes
+  const idxBytes = op.op === Op.DwConv2dQlut ? taps * Math.ceil((C * bits) / 8) : Math.ceil((N * taps * Math.ceil(C / 16) * 16 * bits) / 8 / 16) * 16;
   const base = q.sections.find((s) => s.id === Section.Weights)!.offset + (op.weights?.offset ?? 0) + idxBytes;
   const table = Array.from(q.raw.subarray(base, base + entries), (b) => (b << 24) >> 24);
   const isPow2 = (v: number) => v === 0 || (Math.abs(v) & (Math.abs(v) - 1)) === 0;
@@ -126,7 +129,7 @@ function lutScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
 
 /** The representation of a sub-8-bit layer; 2-bit layers are "ternary" when no weight is -2. */
 function subScheme(q: QwmContents, op: QwmContents["ops"][number]): string {
-  if (op.op === Op.Conv2dQlut || op.op === Op.DenseQlut) return lutScheme(q, op);
+  if (LUT_AT[op.op] !== undefined) return lutScheme(q, op);
   const [, name] = SUB_BITS[op.op]!;
   if (name !== "2-bit" || !op.weights) return name;
   const y = q.tensors[op.output], Np = (y.shape[2] + 3) & ~3;
@@ -168,10 +171,9 @@ export function layers(q: QwmContents): LayerInfo[] {
       weightBits = f32 ? 32 : 8;
     }
     if (SUB_BITS[op.op]) weightBits = SUB_BITS[op.op]![0];
-    if (op.op === Op.Conv2dQlut) weightBits = op.params[11];
-    if (op.op === Op.DenseQlut) weightBits = op.params[3];
+    const lut = LUT_AT[op.op] !== undefined;
+    if (lut) weightBits = op.params[LUT_AT[op.op]!];
     let weightScaleRange: [number, number] | undefined;
-    const lut = op.op === Op.Conv2dQlut || op.op === Op.DenseQlut;
     if (op.weights && (op.op === Op.Conv2dQs8 || op.op === Op.DenseQs8 || op.op === Op.DwConv2dQs8 || lut)) {
       const dense = op.op === Op.DenseQs8 || op.op === Op.DenseQlut, dw = op.op === Op.DwConv2dQs8;
       const shift = op.params[dense ? 0 : 8];
@@ -192,7 +194,7 @@ export function layers(q: QwmContents): LayerInfo[] {
       index, op: Op[op.op] ?? `op ${op.op}`, input: [ih, iw, ic], output: [oh, ow, oc], weightBits,
       // binary layers read 1-bit activations; SignQb1 writes them
       actBits: x.dtype === DType.B1 || y.dtype === DType.B1 ? 1 : y.dtype === DType.F32 ? 32 : 8,
-      scheme: SUB_BITS[op.op] || op.op === Op.Conv2dQlut || op.op === Op.DenseQlut ? subScheme(q, op) : op.op === Op.SignQb1 ? `sign: bit = x >= ${op.params[0]}` : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
+      scheme: SUB_BITS[op.op] || lut ? subScheme(q, op) : op.op === Op.SignQb1 ? `sign: bit = x >= ${op.params[0]}` : weightBits === 8 ? "int8 per-channel symmetric" : weightBits === 32 ? "fp32" : "-",
       weightBytes: wBytes, params, macs,
       outScale: y.dtype === DType.I8 ? y.scale : undefined, outZeroPoint: y.dtype === DType.I8 ? y.zeroPoint : undefined,
       weightScaleRange,

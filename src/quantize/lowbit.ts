@@ -9,9 +9,9 @@
 //                   of the table's scale max|centroid| / 127, so that execution is integer   (qlut ops)
 //   power-of-two    sign + exponent codes, one fixed table {0, +-2^0 .. +-2^(2^(b-1)-2)} (b = 3: {0, +-1, +-2,
 //                   +-4}; b = 4: up to +-64), scale = max|w| / 2^(2^(b-1)-2) per channel, nearest level (qlut ops)
-// Uniform, ternary and binary representations have conv, dense and depthwise kernels (depthwise 2-bit / ternary /
-// BWN since 1.1's ops 37, 38). Codebooks have no depthwise kernel: such layers keep uniform 4-bit (or int8 for
-// codebooks of more than 4 bits) and say so.
+// Every representation has conv, dense and depthwise kernels (depthwise 2-bit / ternary / BWN: 1.1's ops 37, 38;
+// codebook depthwise: op 33, at most 64 taps, so a larger depthwise kernel keeps uniform 4-bit, or int8 for
+// codebooks of more than 4 bits, and says so).
 import { mulberry32 } from "../util/rng.ts";
 import type { Graph, Node } from "../ir/graph.ts";
 import type { QuantizedGraph } from "../pack/lower.ts";
@@ -25,7 +25,11 @@ export interface LowBitOptions {
   /** Weight bits: 8 (no change), 4, 2 or 1; 3 only with kmeans / pow2; kmeans takes 1..8, pow2 3 or 4. */
   bits: number;
   format?: WeightFormat;
-  /** k-means: one codebook per output channel (default) or one per layer. */
+  /**
+   * k-means: one codebook per output channel (default) or one per layer (over the per-channel-normalized weights,
+   * each channel keeping its scale). Depthwise layers always share one table per layer: a channel has only
+   * KH*KW weights, fewer than a table's entries.
+   */
   codebook?: CodebookScope;
   /** Keep the first conv and the last layer at 8 bits (default true). */
   keepEnds?: boolean;
@@ -96,11 +100,16 @@ export function kmeans1d(x: Float32Array, k: number, seed = 1, iters = 50): Floa
 
 /**
  * k-means codebook of a layer's weights `w` ([N][rest]): `bits`-bit indices into tables of int8 levels, one per
- * channel or one for the layer. The int8 weights q are the table values of the indices.
+ * output channel, or one for the layer. The int8 weights q are the table values of the indices. A per-layer
+ * table clusters the weights divided by their channel's max |w| and each channel keeps its own scale (the
+ * requantization multiplier is per channel in every layout, so this costs nothing over one scale per layer).
  */
 export function quantizeWeightsKmeans(w: Float32Array, N: number, bits: number, scope: CodebookScope = "per-channel"): LayerWeights {
   const per = w.length / N, perChannel = scope === "per-channel";
-  const groups = perChannel ? Array.from({ length: N }, (_, n) => w.subarray(n * per, (n + 1) * per)) : [w];
+  // per-layer: each channel normalized by its max |w| (its range), then clustered together
+  const range = new Float64Array(N).fill(TINY);
+  for (let i = 0; i < w.length; i++) { const n = Math.floor(i / per); range[n] = Math.max(range[n], Math.abs(w[i])); }
+  const groups = perChannel ? Array.from({ length: N }, (_, n) => w.subarray(n * per, (n + 1) * per)) : [Float32Array.from(w, (v, i) => v / range[Math.floor(i / per)])];
   const cents = groups.map((g) => kmeans1d(g, 2 ** bits));
   const entries = Math.max(...cents.map((c) => c.length));
   const tables = new Int8Array(groups.length * entries), idx = new Uint8Array(w.length), scales = new Float32Array(N);
@@ -109,7 +118,7 @@ export function quantizeWeightsKmeans(w: Float32Array, N: number, bits: number, 
     const s = Math.max(Math.max(...Array.from(c, Math.abs)) / 127, TINY);
     for (let j = 0; j < c.length; j++) tables[gi * entries + j] = Math.max(-127, Math.min(127, roundHalfAway(c[j] / s)));
     for (let i = 0; i < g.length; i++) idx[gi * (perChannel ? per : 0) + i] = nearest(c, g[i]);
-    if (perChannel) scales[gi] = s; else scales.fill(s);
+    if (perChannel) scales[gi] = s; else for (let n = 0; n < N; n++) scales[n] = s * range[n];
   });
   const codebook: Codebook = { bits, entries, perChannel, idx, tables };
   const q = Int8Array.from(idx, (v, i) => tables[(perChannel ? Math.floor(i / per) * entries : 0) + v]);
@@ -223,10 +232,13 @@ export function applyLowBit(g: Graph, qg: QuantizedGraph, opts: LowBitOptions): 
     const ends = ((opts.keepEnds ?? true) && (i === 0 || i === layers.length - 1)) || (opts.only !== undefined && !opts.only(n.name));
     let bits = per[n.name] ?? (ends ? 8 : opts.bits);
     const dw = n.op === "conv" && n.groups !== 1;
-    if (dw && lut) bits = bits > 4 ? 8 : 4; // no codebook depthwise kernel: uniform 4-bit (or int8)
-    const fmt = ends || (dw && lut) || bits !== opts.bits ? "uniform" : format;
+    // the codebook depthwise kernel takes at most 64 taps: a larger one keeps uniform 4-bit (or int8)
+    const bigDw = dw && lut && n.kernel[0] * n.kernel[1] > 64;
+    if (bigDw) bits = bits > 4 ? 8 : 4;
+    const fmt = ends || bigDw || bits !== opts.bits ? "uniform" : format;
     if (bits === 8 && fmt !== "kmeans") { out.push({ name: n.name, bits: 8, format: "uniform" }); return; }
-    const lw = fmt === "kmeans" ? quantizeWeightsKmeans(n.weight, n.outChannels, bits, codebook)
+    // a depthwise channel has only KH*KW weights, fewer than a table's entries: depthwise layers share one table
+    const lw = fmt === "kmeans" ? quantizeWeightsKmeans(n.weight, n.outChannels, bits, dw ? "per-layer" : codebook)
       : fmt === "pow2" ? quantizeWeightsPow2(n.weight, n.outChannels, bits)
       : quantizeWeightsLowBit(n.weight, n.outChannels, bits, fmt, opts.perTensor);
     qg.weights.set(n.name, lw);

@@ -1,7 +1,8 @@
-// Cases for the low-bit depthwise kernels: 2-bit / ternary and BWN weights x int8 activations (qs2_dwconv2d,
-// qbw_dwconv2d) against the int8 depthwise reference (the packed weights are plain small integers to it), and
+// Cases for the low-bit depthwise kernels: 2-bit / ternary, BWN and codebook weights x int8 activations
+// (qs2_dwconv2d, qbw_dwconv2d, qlut_dwconv2d) against the int8 depthwise reference (the packed weights are plain
+// small integers to it, a codebook's the table entries its indices select), and
 // binary XNOR depthwise (qb1_sign + qb1_dwconv2d) against a +-1 reference with exact zero padding.
-import { packQb1Depthwise, packQbwDepthwise, packQs2Depthwise } from "../../src/pack/lowbit.ts";
+import { packQb1Depthwise, packQbwDepthwise, packQlutDepthwise, packQs2Depthwise, type Codebook } from "../../src/pack/lowbit.ts";
 import { randomQs8Params, requantRef, rng, type Rng } from "../helpers/ref.ts";
 import { poolOut, qs8DwConv2dRef, type PoolGeom } from "../helpers/ref_qs8.ts";
 import type { KernelCase } from "./types.ts";
@@ -42,6 +43,36 @@ function subDwCase(kind: Kind, name: string, seed: number, g: PoolGeom | ((r: Rn
       const px = h.put(x), pw = h.put(packed);
       const po = h.alloc(OH * OW * G.C);
       h.fn(fn)(px, G.H, G.W, G.C, q.zx, po, OH, OW, G.KH, G.KW, G.SH, G.SW, G.PT, G.PL, G.DH, G.DW, pw, q.shift, q.zy, q.lo, q.hi);
+      return { got: h.read(Int8Array, po, OH * OW * G.C), want: qs8DwConv2dRef(x, w, G, q.zx, q.bias, q.mult, q.shift, q.zy, q.lo, q.hi) };
+    },
+  };
+}
+
+/**
+ * A codebook depthwise layer: b-bit indices into one table per channel (perChannel) or one per layer, random
+ * entries in [-127, 127] (extreme: +-127 and x at -128 / 127, the int16 pair-sum bound of the interior runs).
+ */
+function lutDwCase(name: string, seed: number, bits: number, perChannel: boolean, g: PoolGeom | ((r: Rng) => PoolGeom), extreme = false): KernelCase {
+  return {
+    name: `qlut_dwconv2d ${bits}-bit ${perChannel ? "per-channel" : "per-layer"} ${name}`,
+    run(h) {
+      const r = rng(seed);
+      const G = typeof g === "function" ? g(r) : g;
+      const T = G.KH * G.KW, entries = r.int(1, 2 ** bits), Gt = perChannel ? G.C : 1;
+      const tables = Int8Array.from({ length: Gt * entries }, () => (extreme ? r.pick([-127, 127]) : r.int(-127, 127)));
+      const idx = Uint8Array.from({ length: G.C * T }, () => r.int(0, entries - 1));
+      const cb: Codebook = { bits, entries, perChannel, idx, tables };
+      const w = new Int8Array(T * G.C); // tap-major, as the reference reads it
+      for (let c = 0; c < G.C; c++) for (let t = 0; t < T; t++) w[t * G.C + c] = tables[(perChannel ? c * entries : 0) + idx[c * T + t]];
+      const x = extreme ? Int8Array.from({ length: G.H * G.W * G.C }, () => r.pick([-128, 127])) : r.i8(G.H * G.W * G.C);
+      const q = randomQs8Params(r, G.C, T, extreme);
+      const { OH, OW } = poolOut(G);
+      h.reset();
+      const packed = packQlutDepthwise(cb, G.C, G.KH, G.KW, q.bias, q.mult);
+      if (h.fn("qlut_dwconv2d_packed_bytes")(G.C, G.KH, G.KW, bits, perChannel ? 1 : 0) !== packed.length) throw new Error("packed size differs");
+      const px = h.put(x), pw = h.put(packed);
+      const po = h.alloc(OH * OW * G.C);
+      h.fn("qlut_dwconv2d")(px, G.H, G.W, G.C, q.zx, po, OH, OW, G.KH, G.KW, G.SH, G.SW, G.PT, G.PL, G.DH, G.DW, pw, q.shift, q.zy, q.lo, q.hi, bits, perChannel ? 1 : 0);
       return { got: h.read(Int8Array, po, OH * OW * G.C), want: qs8DwConv2dRef(x, w, G, q.zx, q.bias, q.mult, q.shift, q.zy, q.lo, q.hi) };
     },
   };
@@ -101,6 +132,15 @@ for (const kind of ["qs2", "tern", "qbw"] as const) {
     subDwCase(kind, "3x3 C=17 extremes", 4, pgeom(6, 5, 17, 3, 3, 2, 1), true),
     subDwCase(kind, "1x1 C=40", 5, pgeom(5, 6, 40, 1, 1)),
     ...Array.from({ length: 8 }, (_, i) => subDwCase(kind, `random geometry #${i}`, 1500 + i, randomDwGeom, i % 4 === 3)),
+  );
+}
+for (const [bits, per] of [[1, true], [2, false], [3, true], [4, false], [5, true], [8, false], [8, true]] as const) {
+  lowbitDwCases.push(
+    lutDwCase("3x3 C=32 16x16 pad 1", 20 + bits, bits, per, pgeom(16, 16, 32, 3, 3, 1, 1)),
+    lutDwCase("3x3 C=19 stride 2 extremes", 30 + bits, bits, per, pgeom(9, 8, 19, 3, 3, 2, 1), true),
+    lutDwCase("5x5 C=24 dilation 2 pad 4", 40 + bits, bits, per, pgeom(11, 9, 24, 5, 5, 1, 4, 2)),
+    lutDwCase("8x8 taps (64, the bound) C=9", 50 + bits, bits, per, pgeom(10, 10, 9, 8, 8, 1, 3)),
+    ...Array.from({ length: 3 }, (_, i) => lutDwCase(`random geometry #${i}`, 1700 + 10 * bits + i, bits, per, randomDwGeom, i === 2)),
   );
 }
 lowbitDwCases.push(
