@@ -23,14 +23,18 @@
 // Widths (checked by the packer): K < 2^31 bits, T <= 64.
 //
 // Every build: 1 pixel x 4 channels per block, per 128 bits two loads of the row, eight xor-with-memory, eight
-// i64.popcnt (one x86 instruction each) and eight adds in general registers (the loop unrolled twice: 64ch
-// 3x3 went from 131 to 156 GMAC/s, 4x unrolling measured no better, 2 pixels x 4 channels spilled: 144);
-// the SIMD builds requantize two pixels' four results as one vector and correct border pixels for four
-// channels at once (one 4 x u16 load of popw per padding tap: 127 -> 156 GMAC/s at 64ch @8x8, where 28 of
-// 64 pixels touch the border). Measured against the former SIMD form (2 pixels x 2 channels, per 128 bits
-// v128.xor + i8x16.popcnt, rows padded to 128 bits): V8 11 lowers i8x16.popcnt, even on this AVX-512 BITALG
-// machine, to six instructions plus two constant loads, so 128 bits cost about 13 instructions there
-// against 6 here.
+// i64.popcnt (one x86 instruction each) and eight adds in general registers. The SIMD builds run it in two
+// passes per tile and 4-channel block: the mismatch counts of every pixel into MBUF (a loop with few live
+// values, so V8 keeps the sums in registers; an always-true branch between the two 64-bit halves keeps V8 from
+// hoisting the second half's loads above the first half's arithmetic, which spilled the sums), then the
+// border correction (four channels at once: one 4 x u16 load of popw per padding tap) and the requantization
+// of two pixels' results as one vector. Measured steps on 64ch 3x3 @8x8, GMAC/s, SIMD build in Node: 131 (one
+// pass, 64-bit loop), 156 (loop unrolled to 128 bits; 4x: no better; 2 pixels x 4 channels with eight sums:
+// 144, spilled), +10 % (vectorized border correction: 28 of the 64 pixels touch the padding), +5 % (pointer
+// walk), +3 % (two passes and the branch): 175-180. Measured against the former SIMD form (2 pixels x 2
+// channels, per 128 bits v128.xor + i8x16.popcnt, rows padded to 128 bits): V8 11 lowers i8x16.popcnt, even
+// on this AVX-512 BITALG machine, to six instructions plus two constant loads, so 128 bits cost about 13
+// instructions there against 6 here.
 
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 
@@ -167,30 +171,50 @@ export function qb1_conv2d(
 
 // 1 pixel x 4 channels per block: the row's words against four channels' words side by side; the SIMD builds
 // requantize two pixels' four results as one pair of vectors.
+// Mismatch counts of a tile (one SIMD lane per channel of four), into MBUF.
+const MBUF: usize = memory.data(TILE * 16, 16);
+
+function mism4(rows: usize, np: i32, kb: usize, wb: usize): void {
+  let r = rows, mp = MBUF;
+  const rEnd = rows + <usize>np * kb;
+  for (; r < rEnd; r += kb, mp += 16) {
+    let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
+    let wq = wb, rp = r;
+    const re = r + kb;
+    for (; rp + 16 <= re; rp += 16) {
+      const x = load<u64>(rp);
+      s0 += popcnt(load<u64>(wq) ^ x);
+      s1 += popcnt(load<u64>(wq, 8) ^ x);
+      s2 += popcnt(load<u64>(wq, 16) ^ x);
+      s3 += popcnt(load<u64>(wq, 24) ^ x);
+      // always true (re > rp): a branch V8 cannot hoist the next loads above, which would spill the sums
+      if (re != 0) {
+        const y = load<u64>(rp, 8);
+        s0 += popcnt(load<u64>(wq, 32) ^ y);
+        s1 += popcnt(load<u64>(wq, 40) ^ y);
+        s2 += popcnt(load<u64>(wq, 48) ^ y);
+        s3 += popcnt(load<u64>(wq, 56) ^ y);
+      }
+      wq += 64;
+    }
+    if (rp < re) {
+      const x = load<u64>(rp);
+      s0 += popcnt(load<u64>(wq) ^ x);
+      s1 += popcnt(load<u64>(wq, 8) ^ x);
+      s2 += popcnt(load<u64>(wq, 16) ^ x);
+      s3 += popcnt(load<u64>(wq, 24) ^ x);
+    }
+    store<u32>(mp, <u32>s0);
+    store<u32>(mp, <u32>s1, 4);
+    store<u32>(mp, <u32>s2, 8);
+    store<u32>(mp, <u32>s3, 12);
+  }
+}
+
+// dot = C*nvalid - 2*(mism - sum over padding taps of popw[t][n..n+3]), four channels at once
 @inline
-function block4(r: usize, wb: usize, kb: usize, pad: u64, full: i32, T: i32, C: i32, popw: usize, Np: i32, n: i32): v128 {
-  let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
-  let wq = wb;
-  let rp = r;
-  const re = r + kb;
-  for (; rp + 16 <= re; rp += 16) {
-    const x = load<u64>(rp), y = load<u64>(rp, 8);
-    s0 += popcnt(load<u64>(wq) ^ x) + popcnt(load<u64>(wq, 32) ^ y);
-    s1 += popcnt(load<u64>(wq, 8) ^ x) + popcnt(load<u64>(wq, 40) ^ y);
-    s2 += popcnt(load<u64>(wq, 16) ^ x) + popcnt(load<u64>(wq, 48) ^ y);
-    s3 += popcnt(load<u64>(wq, 24) ^ x) + popcnt(load<u64>(wq, 56) ^ y);
-    wq += 64;
-  }
-  if (rp < re) {
-    const x = load<u64>(rp);
-    s0 += popcnt(load<u64>(wq) ^ x);
-    s1 += popcnt(load<u64>(wq, 8) ^ x);
-    s2 += popcnt(load<u64>(wq, 16) ^ x);
-    s3 += popcnt(load<u64>(wq, 24) ^ x);
-  }
-  const m = i32x4(<i32>s0, <i32>s1, <i32>s2, <i32>s3);
+function dot4(m: v128, pad: u64, full: i32, T: i32, C: i32, popw: usize, Np: i32, n: i32): v128 {
   if (pad == 0) return i32x4.sub(i32x4.splat(full), i32x4.shl(m, 1));
-  // border pixel: C*nvalid - 2*(mism - sum over padding taps of popw[t][n..n+3]), four channels at once
   let corr = i32x4.splat(0), nvalid = T, pm = pad;
   while (pm != 0) {
     const t = <i32>ctz(pm);
@@ -225,20 +249,22 @@ function tile(
     for (let n = 0; n < N; n += 4) {
       const wb = pw + (<usize>n * kb);
       const nc = min(4, N - n);
+      // the mismatch counts of the tile's pixels against four channels, then their requantization
+      mism4(rows, np, kb, wb);
       const bv = v128.load(bias + (<usize>n << 2));
       const mv = i32x4.shl(v128.load(mult + (<usize>n << 2)), pre);
-      const kb2 = kb << 1, N2 = <usize>(N << 1);
-      let r = rows, mk = masks, o = out + <usize>n;
-      const rLast = rows + <usize>(np - 1) * kb;
-      for (; r < rLast; r += kb2, mk += 16, o += N2) {
-        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(mk), full, T, C, popw, Np, n), bv);
-        const a1 = i32x4.add(block4(r + kb, wb, kb, load<u64>(mk, 8), full, T, C, popw, Np, n), bv);
+      const N2 = <usize>(N << 1);
+      let mp = MBUF, mk = masks, o = out + <usize>n;
+      const mLast = MBUF + (<usize>(np - 1) << 4);
+      for (; mp < mLast; mp += 32, mk += 16, o += N2) {
+        const a0 = i32x4.add(dot4(v128.load(mp), load<u64>(mk), full, T, C, popw, Np, n), bv);
+        const a1 = i32x4.add(dot4(v128.load(mp, 16), load<u64>(mk, 8), full, T, C, popw, Np, n), bv);
         const q = requant_sm_i32x4x2_i8(a0, a1, mv, mv, rnd, kq, zyv, lov, hiv);
         store4(o, q, 0, nc);
         store4(o + <usize>N, q, 1, nc);
       }
-      if (r == rLast) {
-        const a0 = i32x4.add(block4(r, wb, kb, load<u64>(mk), full, T, C, popw, Np, n), bv);
+      if (mp == mLast) {
+        const a0 = i32x4.add(dot4(v128.load(mp), load<u64>(mk), full, T, C, popw, Np, n), bv);
         store4(o, requant_sm_i32x4x2_i8(a0, a0, mv, mv, rnd, kq, zyv, lov, hiv), 0, nc);
       }
     }
