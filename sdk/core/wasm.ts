@@ -8,9 +8,9 @@ export type BuildName = "lite" | "relaxed" | "simd" | "nosimd";
 export const BUILDS: readonly BuildName[] = ["lite", "relaxed", "simd", "nosimd"];
 /** The lowest .qwm op code the lite build lacks: 24..39 are the sub-8-bit ops (docs/format.md). */
 export const LOWBIT_OP = 24;
-/** The names of op codes LOWBIT_OP.. (schema.ts Op; "-" for the unused 33), for messages; the schema's Op enum
+/** The names of op codes LOWBIT_OP.. (schema.ts Op), for messages; the schema's Op enum
  * itself is not bundled (its two-way table costs the web app ~0.8 KB gzip). test/sdk.test.ts checks they agree. */
-export const LOWBIT_NAMES = "Conv2dQs4 DwConv2dQs4 DenseQs4 Conv2dQs2 DenseQs2 Conv2dQbw DenseQbw Conv2dQlut DenseQlut - " +
+export const LOWBIT_NAMES = "Conv2dQs4 DwConv2dQs4 DenseQs4 Conv2dQs2 DenseQs2 Conv2dQbw DenseQbw Conv2dQlut DenseQlut DwConv2dQlut " +
   "SignQb1 Conv2dQb1 DenseQb1 DwConv2dQs2 DwConv2dQbw DwConv2dQb1";
 
 /** A wasm build: compiled, bytes, a URL to fetch, or a (promised) fetch Response. */
