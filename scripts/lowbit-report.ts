@@ -1,11 +1,11 @@
 // npm run lowbit-report: the weight representations of issue #6 on every model of ../shared/models, each with
 // its size, compression and latency beside its accuracy: int8, uniform 4-bit, k-means codebooks W4 / W3 / W2
-// (per output channel, and W4 per layer; depthwise layers included) and power-of-two W4 / W3, naive (no repair: plain k-means, nearest
-// level). Calibrates the activations on data_batch_1.bin (--calib-size images, --calibration method), evaluates
+// (per output channel, and W4 per layer; depthwise layers included), power-of-two W4 / W3, uniform 2-bit,
+// ternary, binary BWN and binary XNOR (W1A1), naive (no repair: plain k-means, nearest level, no training). Calibrates the activations on data_batch_1.bin (--calib-size images, --calibration method), evaluates
 // on test_batch.bin (all of it unless --limit). Latency: `qwasm bench`'s measure (SDK model, SIMD build, batch 1
 // median of --iterations runs, one thread). Prints a Markdown table and writes bench/lowbit-results.json.
 // Flags: --limit N, --calib-size N (default 512), --calibration M (default minmax), --models a,b,
-// --configs w8,u4,k4,k4l,k3,k2,p4,p3 (default all), --iterations N (default 30), --rounds R (default 3: the
+// --configs w8,u4,k4,k4l,k3,k2,p4,p3,u2,t2,b1,x1 (default all), --iterations N (default 30), --rounds R (default 3: the
 // latency is the lowest of R medians, the configurations of a model taking turns, which a loaded machine
 // disturbs least), --latency-only (re-measures the latency of the models in bench/lowbit-results.json, checking
 // that quantization gives the same bytes again, and reprints the table).
@@ -38,6 +38,10 @@ const CONFIGS: Record<string, { label: string; o: Partial<QuantizeOptions> }> = 
   k2: { label: "k-means W2 (per-channel)", o: { weightBits: 2, weightFormat: "kmeans" } },
   p4: { label: "pow2 W4", o: { weightBits: 4, weightFormat: "pow2" } },
   p3: { label: "pow2 W3", o: { weightBits: 3, weightFormat: "pow2" } },
+  u2: { label: "uniform W2", o: { weightBits: 2, weightFormat: "uniform" } },
+  t2: { label: "ternary W2", o: { weightBits: 2, weightFormat: "ternary" } },
+  b1: { label: "binary BWN (W1A8)", o: { weightBits: 1 } },
+  x1: { label: "binary XNOR (W1A1)", o: { weightBits: 1, actBits: 1 } },
 };
 const configs = (opt("--configs") ?? Object.keys(CONFIGS).join(",")).split(",");
 for (const c of configs) if (!CONFIGS[c]) throw new Error(`--configs: unknown '${c}' (${Object.keys(CONFIGS).join(", ")})`);
@@ -105,7 +109,7 @@ for (const m of latencyOnly ? Object.keys(results) : models) {
 
 const any = Object.values<any>(results)[0];
 console.log(`\nCIFAR-10 test accuracy (${any.n} images of test_batch.bin), activations int8 (${any.calibration ?? calibration} on ${any.calibration_images ?? calib.images.length} images of data_batch_1.bin);`);
-console.log(`first conv and last layer int8; depthwise layers take the codebook too (DwConv2dQlut). Latency: batch 1, SIMD build, lowest of ${rounds} medians of ${iterations} runs.\n`);
+console.log(`first conv and last layer int8; depthwise layers take the representation too (codebooks: one table per layer). Latency: batch 1, SIMD build, lowest of ${rounds} medians of ${iterations} runs.\n`);
 console.log("| model | representation | top-1 | vs fp32 | .qwm bytes | weight bytes | compression vs fp32 weights | latency ms |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const [m, r] of Object.entries(results)) {
