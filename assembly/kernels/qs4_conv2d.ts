@@ -16,11 +16,22 @@
 // SIMD form (igemm4_simd): one widening load per step, e = 16 * w[c+2] + (w[c] + 8) as int16, and
 // h = i16x8.shr_s(e, 4) = w[c+2] exactly; two dot products per pixel as in the int8 kernel (E += dot(x, e),
 // H += dot(x, h)), and at the end channel c = E - 16 H - 8 sum x, channel c+2 = H. One load and one shift per
-// 16 weights where the int8 kernel has two loads: 0.9-0.97x of its throughput (the rest: the per-pixel sum x
-// and 8 more operations per 4 x 4 block). What did not work (measured, Node 20 / V8 11): nibbles unpacked by
-// shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts compete with the dot products), and
-// V8 hoisting the loads of two unrolled steps above their arithmetic, which spills accumulators (0.7x; an
-// always-true branch between the steps stopped it).
+// 16 weights where the int8 kernel has two loads: 0.94-0.97x of its throughput on 3x3 convs of 32 and 64
+// channels (the rest: the per-pixel sum x of fill_sumx, and the E - 16 H of every 4 x 4 block, 8 operations,
+// which alone costs a 1x1 16->32 conv 6%). What did not work (measured,
+// Node 20 / V8 11): nibbles unpacked by shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts
+// compete with the dot products); V8 hoisting the loads of two unrolled steps above their arithmetic, which
+// spills accumulators (0.7x; an always-true branch between the steps stopped it); e - 8 per step instead of
+// the sum of x (no fill_sumx; one more vector op per step: small shapes +2-3%, 3x3 64->64 0.96 -> 0.92x).
+// Two paths around it (issue 6, target 0.9x of int8 on every benchmarked shape):
+// - small layers over many pixels (unpacked weights <= 16 KB in the SIMD build, 8 KB relaxed; >= 32 pixels):
+//   unpack4 turns the weights into the int8 layout once per call and the int8 micro-kernel runs on the same A
+//   image, bit for bit the same sums (3x3 16->16, 1x1 16->32, 32->64: 0.87-0.91x -> 1.0x);
+// - a dense layer of one image: put_row_seed sums its row while widening it (no pass of its own; 64->10:
+//   0.85-0.88 -> 0.93-0.97x, relaxed 0.79-0.86 -> 0.92x).
+// (fill_sumx over four pixels at a time, four independent chains of adds and one reduction for the four, took
+// 3x3 16->16 on this micro-kernel from 0.88 to 0.91x, but the shapes it helped are unpacked now, and it cost
+// 555 bytes: not kept.)
 // Relaxed form (igemm4_relaxed): int8 A; t = w ^ 0x80 makes both nibbles w + 8, 7-bit operands (so the relaxed
 // dot is deterministic); `and 15`, a shift and `and 15`, and an i64x2 interleave give the int8 kernel's 16-byte
 // operands of two steps; one relaxed dot per pixel and step (the int8 kernel needs two for its sign split), and
@@ -32,6 +43,7 @@
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
 import { igemm_lut } from "./qlut_conv2d";
+import { copy_bytes } from "./qs8_conv2d";
 
 const TILE: i32 = 64;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
@@ -71,7 +83,9 @@ export function rowPtr(v: AView, p: i32): usize {
 @inline
 function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
   if (i8img) {
-    memory.copy(dst, src, <usize>n);
+    // not memory.copy: a call out of V8's compiled code, dearer than a pixel's few bytes (relaxed 1x1 16->32
+    // @32x32: 0.94 -> 0.99x of int8)
+    copy_bytes(dst, src, <usize>n);
   } else {
     let i = 0;
     if (ASC_FEATURE_SIMD) {
@@ -164,56 +178,118 @@ function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
 const SUMX: usize = memory.data((RUN + 4) << 4, 16);
 const ONES: usize = memory.data(16, 16);
 
+// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
+@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
+
+// SUMX already holds the sum of a one-row dense layer, written while its row was put in place (put_row_seed);
+// the kernel that consumes it clears the flag.
+let seeded = false;
+
+// put_run of a dense layer's one row, which also leaves its 8 sum x at SUMX (int16 A: the seed of its E
+// accumulator, (-8 sum, 0, -8 sum, 0); relaxed: 8 sum x): the sum costs one add per 8 or 16 values here, where a
+// pass of its own over the row and its reduction cost a 64->10 layer of one image 8% of its time.
+function put_row_seed(dst: usize, src: usize, n: i32, zx: i32): void {
+  let acc = i32x4.splat(0), s = 0, i = 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    for (; i + 16 <= n; i += 16) {
+      const a = v128.load(src + <usize>i);
+      v128.store(dst + <usize>i, a);
+      acc = sum8(acc, a);
+    }
+    for (; i < n; i++) {
+      const a = i32(load<i8>(src + <usize>i));
+      store<i8>(dst + <usize>i, <i8>a);
+      s += a;
+    }
+  } else {
+    const z = i16x8.splat(<i16>zx);
+    for (; i + 8 <= n; i += 8) {
+      const a = i16x8.sub(v128.load8x8_s(src + <usize>i), z);
+      v128.store(dst + (<usize>i << 1), a);
+      acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a));
+    }
+    for (; i < n; i++) {
+      const a = i32(load<i8>(src + <usize>i)) - zx;
+      store<i16>(dst + (<usize>i << 1), <i16>a);
+      s += a;
+    }
+  }
+  acc = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
+  acc = i32x4.add(i32x4.add(acc, v128.shuffle<i32>(acc, acc, 1, 0, 3, 2)), i32x4.splat(s));
+  if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX, i32x4.extract_lane(acc, 0) << 3);
+  else v128.store(SUMX, v128.and(i32x4.mul(acc, i32x4.splat(-8)), i32x4(-1, 0, -1, 0)));
+  seeded = true;
+}
+
+// acc + the 16 int8 of x, in int32 lanes (the relaxed build's int8 A)
+@inline function sum8(acc: v128, x: v128): v128 { return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(x))); }
+
 function fill_sumx(v: AView, n: i32): void {
   const nseg = v.nseg, segBytes = <usize>(v.segLen * a_elem_bytes()), segTab = v.segTab;
-  // int16 A: pairs of vectors added as int16 (|a| <= 255), then one dot by ones per pair
+  // int16 A: vectors added as int16 (|a| <= 255, at most 64 per lane), then one dot by ones
   v128.store(ONES, i16x8.splat(1));
   const ones = v128.load(ONES);
-  let last = 0, lastv = i32x4.splat(0);
   // int16 A with K <= 512: every value of the pixel added up in int16 lanes (<= 64 per lane), one dot at the end
   const short = !ASC_FEATURE_RELAXED_SIMD && <usize>nseg * segBytes <= 64 * 16;
-  for (let i = 0; i < n; i++) {
-    const ar = load<usize>(ROWS + (<usize>i << 2));
-    let acc = i32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const rp = ROWS + (<usize>i << 2);
+    const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+    let d0 = i32x4.splat(0), d1 = i32x4.splat(0), d2 = i32x4.splat(0), d3 = i32x4.splat(0);
     if (short) {
-      let t = i32x4.splat(0);
       for (let s = 0; s < nseg; s++) {
-        const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
-        for (let k: usize = 0; k < segBytes; k += 16) t = i16x8.add(t, v128.load(a + k));
+        const so = <usize>load<i32>(segTab + (<usize>s << 2));
+        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+        for (let k: usize = 0; k < segBytes; k += 16) {
+          d0 = i16x8.add(d0, v128.load(a0 + k));
+          d1 = i16x8.add(d1, v128.load(a1 + k));
+          d2 = i16x8.add(d2, v128.load(a2 + k));
+          d3 = i16x8.add(d3, v128.load(a3 + k));
+        }
       }
-      acc = i32x4.dot_i16x8_s(t, ones);
+      d0 = i32x4.dot_i16x8_s(d0, ones); d1 = i32x4.dot_i16x8_s(d1, ones);
+      d2 = i32x4.dot_i16x8_s(d2, ones); d3 = i32x4.dot_i16x8_s(d3, ones);
     } else for (let s = 0; s < nseg; s++) {
-      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      const so = <usize>load<i32>(segTab + (<usize>s << 2));
+      const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
       let k: usize = 0;
       if (ASC_FEATURE_RELAXED_SIMD) {
-        for (; k + 16 <= segBytes; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
-        if (k < segBytes) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+        // int8 x, segments of a multiple of 8 bytes
+        for (; k + 16 <= segBytes; k += 16) {
+          d0 = sum8(d0, v128.load(a0 + k)); d1 = sum8(d1, v128.load(a1 + k));
+          d2 = sum8(d2, v128.load(a2 + k)); d3 = sum8(d3, v128.load(a3 + k));
+        }
+        if (k < segBytes) {
+          d0 = sum8(d0, v128.load64_zero(a0 + k)); d1 = sum8(d1, v128.load64_zero(a1 + k));
+          d2 = sum8(d2, v128.load64_zero(a2 + k)); d3 = sum8(d3, v128.load64_zero(a3 + k));
+        }
       } else {
         // int16 lanes add up to 64 values exactly (|a| <= 255), then one dot by ones widens them
         while (k < segBytes) {
           const e = min(segBytes, k + 64 * 16);
-          let t = v128.load(a + k);
-          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
-          acc = i32x4.add(acc, i32x4.dot_i16x8_s(t, ones));
+          let t0 = i32x4.splat(0), t1 = i32x4.splat(0), t2 = i32x4.splat(0), t3 = i32x4.splat(0);
+          for (; k < e; k += 16) {
+            t0 = i16x8.add(t0, v128.load(a0 + k));
+            t1 = i16x8.add(t1, v128.load(a1 + k));
+            t2 = i16x8.add(t2, v128.load(a2 + k));
+            t3 = i16x8.add(t3, v128.load(a3 + k));
+          }
+          d0 = i32x4.add(d0, i32x4.dot_i16x8_s(t0, ones)); d1 = i32x4.add(d1, i32x4.dot_i16x8_s(t1, ones));
+          d2 = i32x4.add(d2, i32x4.dot_i16x8_s(t2, ones)); d3 = i32x4.add(d3, i32x4.dot_i16x8_s(t3, ones));
         }
       }
     }
-    // the sum in every lane, without leaving the vector registers
-    let t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
-    t = i32x4.add(t, v128.shuffle<i32>(t, t, 1, 0, 3, 2));
+    const q = i32x4.shl(hadd(hadd(d0, d1), hadd(d2, d3)), 3);  // 8 * (sum 0, sum 1, sum 2, sum 3)
     if (ASC_FEATURE_RELAXED_SIMD) {
-      last = i32x4.extract_lane(t, 0) << 3;
-      store<i32>(SUMX + (<usize>i << 2), last);
+      v128.store(SUMX + (<usize>i << 2), q);
     } else {
-      // the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0 and 1
-      lastv = v128.and(i32x4.mul(t, i32x4.splat(-8)), i32x4(-1, 0, -1, 0));
-      v128.store(SUMX + (<usize>i << 4), lastv);
+      // the start of each pixel's E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0, 1
+      const m = i32x4.sub(i32x4.splat(0), q), z = i32x4.splat(0);
+      const sp = SUMX + (<usize>i << 4);
+      v128.store(sp, v128.shuffle<i32>(m, z, 0, 4, 0, 4));
+      v128.store(sp, v128.shuffle<i32>(m, z, 1, 4, 1, 4), 16);
+      v128.store(sp, v128.shuffle<i32>(m, z, 2, 4, 2, 4), 32);
+      v128.store(sp, v128.shuffle<i32>(m, z, 3, 4, 3, 4), 48);
     }
-  }
-  // the padding rows of ROWS repeat the last pixel
-  for (let i = n; i < ((n + 3) & ~3); i++) {
-    if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), last);
-    else v128.store(SUMX + (<usize>i << 4), lastv);
   }
 }
 
@@ -232,7 +308,9 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
-  fill_sumx(v, n);
+  // a dense layer of one image has its seed already (put_row_seed)
+  if (!seeded) fill_sumx(v, n);
+  seeded = false;
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const bv = v128.load(bias + (<usize>cb << 2));
@@ -316,7 +394,8 @@ function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32
   const flip = i8x16.splat(<i8>0x80), nib = i8x16.splat(15);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
-  fill_sumx(v, n);
+  if (!seeded) fill_sumx(v, n);
+  seeded = false;
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const off = <usize>cb << 2;
@@ -438,7 +517,8 @@ export function sub_fully_connected(
   const base = scratch + 16;
   for (let r = 0; r < M; r++) {
     const dst = base + <usize>(r * Kp * eb);
-    put_run(dst, x + <usize>(r * K), K, zx, i8img);
+    if (ASC_FEATURE_SIMD && kind == KIND_4 && M == 1) put_row_seed(dst, x, K, zx);
+    else put_run(dst, x + <usize>(r * K), K, zx, i8img);
     if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
   }
   const v = view;
@@ -719,9 +799,6 @@ function igemmb_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
     }
   }
 }
-
-// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
-@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
 
 function igemmb_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
