@@ -142,33 +142,70 @@ function igemm4(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i
 }
 
 // The forms run the `n` pixels of ROWS (qs8_gemm.ts); pixel i's outputs go to out + i*N.
+// Portable form, 1 pixel x 4 channels (the two channel pairs whose nibbles share a byte): each A value is loaded
+// once for the four channels, each weight byte once for two: the byte sign-extended is e = 16 w[c+2] + w[c] + 8,
+// `e >> 4` is w[c+2], and channel c is sum x e - 16 sum x w[c+2] - 8 sum x (the SIMD form's E - 16 H; 8 sum x
+// once per pixel, SUMX as i32). A last block with at most 2 real channels reads the low nibbles only.
+// (The earlier form, 1 pixel x 1 channel decoding a nibble per weight, ran at 0.4x of the portable int8 kernel.)
 function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
   const mult = bias + <usize>(Np << 2);
-  for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 2));
-    const hiNib = (c & 2) != 0;
-    const b = load<i32>(bias + (<usize>c << 2));
-    const m = load<i32>(mult + (<usize>c << 2));
+  const nseg = v.nseg, segLen = v.segLen, segTab = v.segTab;
+  for (let p = 0; p < n; p++) {
+    const ar = load<usize>(ROWS + (<usize>p << 2));
+    let sx = 0;
+    for (let s = 0; s < nseg; s++) {
+      const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      for (let k = 0; k < segLen; k++) sx += i32(load<i16>(as + (<usize>k << 1)));
+    }
+    store<i32>(SUMX + (<usize>p << 2), sx << 3);
+  }
+  for (let cb = 0; cb < Np; cb += 4) {
+    const wb = pw + <usize>((cb * K) >> 1);
+    const nc = min(4, N - cb);
     for (let p = 0; p < n; p++) {
       const ar = load<usize>(ROWS + (<usize>p << 2));
-      let acc: i32 = 0;
+      let a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0;
       let wq = wb;
-      for (let s = 0; s < v.nseg; s++) {
-        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k += 4) {
-          const aq = as + <usize>(k << 1);
-          for (let j = 0; j < 4; j++) {
-            // byte j of the channel pair's 4: channel c & 1 in the low nibble (w + 8), c | 2 in the high one
-            const u = i32(load<u8>(wq + <usize>j));
-            acc += i32(load<i16>(aq + <usize>(j << 1))) * (hiNib ? (u << 24) >> 28 : (u & 15) - 8);
+      if (nc > 2) {
+        for (let s = 0; s < nseg; s++) {
+          const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k = 0; k < segLen; k += 4) {
+            const aq = as + <usize>(k << 1);
+            for (let j = 0; j < 4; j++) {
+              // e = 16 w[c+2] + w[c] + 8: a0 gathers x e, a2 x (e >> 4) = x w[c+2]; channel c is a0 - 16 a2
+              const x = i32(load<i16>(aq + <usize>(j << 1)));
+              const e = i32(load<i8>(wq + <usize>j)), f = i32(load<i8>(wq + <usize>j, 4));
+              a0 += x * e; a2 += x * (e >> 4);
+              a1 += x * f; a3 += x * (f >> 4);
+            }
+            wq += 8;
           }
-          wq += 8;
+        }
+        a0 -= a2 << 4; a1 -= a3 << 4;
+      } else {
+        // channels c + 2 and c + 3 are padding (N % 4 <= 2): low nibbles only
+        for (let s = 0; s < nseg; s++) {
+          const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k = 0; k < segLen; k += 4) {
+            const aq = as + <usize>(k << 1);
+            for (let j = 0; j < 4; j++) {
+              const x = i32(load<i16>(aq + <usize>(j << 1)));
+              a0 += x * (i32(load<u8>(wq + <usize>j)) & 15);
+              a1 += x * (i32(load<u8>(wq + <usize>j, 4)) & 15);
+            }
+            wq += 8;
+          }
         }
       }
-      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+      const s8 = load<i32>(SUMX + (<usize>p << 2));
+      const o = out + <usize>(p * N + cb), bo = bias + (<usize>cb << 2), mo = mult + (<usize>cb << 2);
+      store<i8>(o, <i8>requant(a0 - s8 + load<i32>(bo), load<i32>(mo), shift, zy, lo, hi));
+      if (nc > 1) store<i8>(o, <i8>requant(a1 - s8 + load<i32>(bo, 4), load<i32>(mo, 4), shift, zy, lo, hi), 1);
+      if (nc > 2) store<i8>(o, <i8>requant(a2 + load<i32>(bo, 8), load<i32>(mo, 8), shift, zy, lo, hi), 2);
+      if (nc > 3) store<i8>(o, <i8>requant(a3 + load<i32>(bo, 12), load<i32>(mo, 12), shift, zy, lo, hi), 3);
     }
   }
 }
