@@ -115,6 +115,10 @@ export const lowbitCases: KernelCase[] = [
   qs4ConvCase("qs4_conv2d 3x3 32->24 9x9 (tiles of 64 + 17 pixels)", 7, geom(9, 9, 32, 24, 3, 3, 1, 1)),
   qs4ConvCase("qs4_conv2d 3x3 64->16 9x9 extremes (K = 576)", 8, geom(9, 9, 64, 16, 3, 3, 1, 1), true),
   qs4ConvCase("qs4_conv2d 1x1 64->32 7x5 (35 pixels)", 9, geom(7, 5, 64, 32, 1, 1)),
+  // 1x1, stride 1, no padding: the relaxed build puts the rows tile by tile with their sums (rows_seeded); 81
+  // pixels of 13 channels (two tiles, channel padding), and a strided / padded 1x1 that does not take it
+  qs4ConvCase("qs4_conv2d 1x1 13->9 9x9 (two tiles)", 10, geom(9, 9, 13, 9, 1, 1), true),
+  qs4ConvCase("qs4_conv2d 1x1 16->8 9x9 stride 2 pad 0", 11, geom(9, 9, 16, 8, 1, 1, 2)),
   ...Array.from({ length: 16 }, (_, i) => qs4ConvCase(`qs4_conv2d random shape #${i}`, 300 + i, randomGeom, i % 5 === 4)),
   ...[1, 3, 4, 7, 17].map((M, i) => qs4DenseCase(M, 400 + i)),
   // one image: the SIMD builds take the row's sum while putting it in place (put_row_seed), odd K with a scalar
@@ -125,9 +129,10 @@ export const lowbitCases: KernelCase[] = [
   qs4DenseCase(1, 417, { N: 5, K: 37 }),
   qs4DenseCase(2, 413, { N: 9, K: 1100, extreme: true }),
   qs4DenseCase(5, 414, { N: 10, K: 64 }),
-  // a full tile of 64 rows, and 33 rows (a group of one in fill_sumx)
+  // a full tile of 64 rows, 33 rows (a group of one in fill_sumx), 70 rows (two tiles)
   qs4DenseCase(64, 415, { N: 10, K: 64 }),
   qs4DenseCase(33, 416, { N: 23, K: 150, extreme: true }),
+  qs4DenseCase(70, 418, { N: 6, K: 21 }),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 16x16 pad 1", 1, pgeom(16, 16, 32, 3, 3, 1, 1)),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 15x15 stride 2 pad 1", 2, pgeom(15, 15, 32, 3, 3, 2, 1)),
   qs4DwCase("qs4_dwconv2d 5x5 C=24 dilation 2 pad 4", 3, pgeom(11, 9, 24, 5, 5, 1, 4, 2)),
