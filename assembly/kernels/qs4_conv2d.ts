@@ -294,26 +294,11 @@ function fill_sumx(v: AView, n: i32): void {
   // int16 A: vectors added as int16 (|a| <= 255, at most 64 per lane), then one dot by ones
   v128.store(ONES, i16x8.splat(1));
   const ones = v128.load(ONES);
-  // int16 A with K <= 512: every value of the pixel added up in int16 lanes (<= 64 per lane), one dot at the end
-  const short = !ASC_FEATURE_RELAXED_SIMD && <usize>nseg * segBytes <= 64 * 16;
   for (let i = 0; i < n; i += 4) {
     const rp = ROWS + (<usize>i << 2);
     const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
     let d0 = i32x4.splat(0), d1 = i32x4.splat(0), d2 = i32x4.splat(0), d3 = i32x4.splat(0);
-    if (short) {
-      for (let s = 0; s < nseg; s++) {
-        const so = <usize>load<i32>(segTab + (<usize>s << 2));
-        const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
-        for (let k: usize = 0; k < segBytes; k += 16) {
-          d0 = i16x8.add(d0, v128.load(a0 + k));
-          d1 = i16x8.add(d1, v128.load(a1 + k));
-          d2 = i16x8.add(d2, v128.load(a2 + k));
-          d3 = i16x8.add(d3, v128.load(a3 + k));
-        }
-      }
-      d0 = i32x4.dot_i16x8_s(d0, ones); d1 = i32x4.dot_i16x8_s(d1, ones);
-      d2 = i32x4.dot_i16x8_s(d2, ones); d3 = i32x4.dot_i16x8_s(d3, ones);
-    } else for (let s = 0; s < nseg; s++) {
+    for (let s = 0; s < nseg; s++) {
       const so = <usize>load<i32>(segTab + (<usize>s << 2));
       const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
       let k: usize = 0;
@@ -381,6 +366,11 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
     const bv = v128.load(bias + (<usize>cb << 2));
     const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
     const nc = min(4, N - cb);
+    if (nc <= 2 && n > 1) {
+      // (bias and multiplier of channels c, c+1 in both halves: the pairs of two pixels)
+      igemm4_simd_lo(v, n, N, wb, v128.shuffle<i32>(bv, bv, 0, 1, 0, 1), v128.shuffle<i32>(mv, mv, 0, 1, 0, 1), rnd, kq, zyv, lov, hiv, out + <usize>cb, nc);
+      continue;
+    }
     for (let p = 0; p < n; p += 4) {
       const nr = min(4, n - p);
       const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
@@ -442,6 +432,42 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
     }
   }
 }
+
+// A last block of at most 2 channels (N % 4 = 1 or 2; a 10-class dense layer): channels c+2, c+3 are padding,
+// their weights (the high nibbles) 0, so h = 0 and E alone is the sum: one dot product per pixel and step.
+// (A function of its own: the same loop inside igemm4_simd cost its 4-channel blocks 2-3%.)
+function igemm4_simd_lo(v: AView, n: i32, N: i32, wb: usize, bv: v128, mv: v128, rnd: v128, kq: i32, zyv: v128, lov: v128, hiv: v128, out: usize, nc: i32): void {
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  for (let p = 0; p < n; p += 4) {
+    const nr = min(4, n - p);
+    const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
+    const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+    let c0 = v128.load(sp), c1 = v128.load(sp, 16), c2 = v128.load(sp, 32), c3 = v128.load(sp, 48);
+    let wp = wb;
+    for (let s = 0; s < nseg; s++) {
+      const so = <usize>load<i32>(segTab + (<usize>s << 2));
+      const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+      for (let k: usize = 0; k < segBytes; k += 8) {
+        const e = v128.load8x8_s(wp);
+        wp += 8;
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load64_splat(a0 + k), e));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load64_splat(a1 + k), e));
+        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(v128.load64_splat(a2 + k), e));
+        c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v128.load64_splat(a3 + k), e));
+      }
+    }
+    // c_i lanes (ch0 k01, ch0 k23, ch1 k01, ch1 k23) -> (p0 ch0, p0 ch1, p1 ch0, p1 ch1) and the same of p2, p3
+    const q = requant_sm_i32x4x2_i8(i32x4.add(hadd(c0, c1), bv), i32x4.add(hadd(c2, c3), bv), mv, mv, rnd, kq, zyv, lov, hiv);
+    v128.store(LO_OUT, q);
+    for (let i = 0; i < nr; i++) {
+      const o = out + <usize>((p + i) * N), b = LO_OUT + (<usize>i << 1);
+      store<u8>(o, load<u8>(b));
+      if (nc == 2) store<u8>(o, load<u8>(b, 1), 1);
+    }
+  }
+}
+const LO_OUT: usize = memory.data(16, 16);
 
 // Relaxed build, int8 A (x as is): t = w ^ 0x80 makes both nibbles of every byte w + 8, in [0, 15], a 7-bit
 // operand (so the relaxed dot is deterministic). 16 weight bytes are two 4-k steps; `and 15` gives channels 0, 1

@@ -119,6 +119,7 @@ export const lowbitCases: KernelCase[] = [
   // pixels of 13 channels (two tiles, channel padding), and a strided / padded 1x1 that does not take it
   qs4ConvCase("qs4_conv2d 1x1 13->9 9x9 (two tiles)", 10, geom(9, 9, 13, 9, 1, 1), true),
   qs4ConvCase("qs4_conv2d 1x1 16->8 9x9 stride 2 pad 0", 11, geom(9, 9, 16, 8, 1, 1, 2)),
+  qs4ConvCase("qs4_conv2d 3x3 8->10 5x5 pad 1 (last block of 2 channels)", 12, geom(5, 5, 8, 10, 3, 3, 1, 1), true),
   ...Array.from({ length: 16 }, (_, i) => qs4ConvCase(`qs4_conv2d random shape #${i}`, 300 + i, randomGeom, i % 5 === 4)),
   ...[1, 3, 4, 7, 17].map((M, i) => qs4DenseCase(M, 400 + i)),
   // one image: the SIMD builds take the row's sum while putting it in place (put_row_seed), odd K with a scalar
@@ -133,6 +134,9 @@ export const lowbitCases: KernelCase[] = [
   qs4DenseCase(64, 415, { N: 10, K: 64 }),
   qs4DenseCase(33, 416, { N: 23, K: 150, extreme: true }),
   qs4DenseCase(70, 418, { N: 6, K: 21 }),
+  // N % 4 = 1 or 2: the last channel block has no high nibbles (igemm4_simd_lo), with 3 pixels in its last group
+  qs4DenseCase(7, 419, { N: 13, K: 24, extreme: true }),
+  qs4DenseCase(11, 420, { N: 10, K: 200 }),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 16x16 pad 1", 1, pgeom(16, 16, 32, 3, 3, 1, 1)),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 15x15 stride 2 pad 1", 2, pgeom(15, 15, 32, 3, 3, 2, 1)),
   qs4DwCase("qs4_dwconv2d 5x5 C=24 dilation 2 pad 4", 3, pgeom(11, 9, 24, 5, 5, 1, 4, 2)),
