@@ -16,22 +16,21 @@
 // SIMD form (igemm4_simd): one widening load per step, e = 16 * w[c+2] + (w[c] + 8) as int16, and
 // h = i16x8.shr_s(e, 4) = w[c+2] exactly; two dot products per pixel as in the int8 kernel (E += dot(x, e),
 // H += dot(x, h)), and at the end channel c = E - 16 H - 8 sum x, channel c+2 = H. One load and one shift per
-// 16 weights where the int8 kernel has two loads: 0.94-0.97x of its throughput on 3x3 convs of 32 and 64
-// channels (the rest: the per-pixel sum x of fill_sumx, and the E - 16 H of every 4 x 4 block, 8 operations,
-// which alone costs a 1x1 16->32 conv 6%). What did not work (measured,
-// Node 20 / V8 11): nibbles unpacked by shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts
-// compete with the dot products); V8 hoisting the loads of two unrolled steps above their arithmetic, which
-// spills accumulators (0.7x; an always-true branch between the steps stopped it); e - 8 per step instead of
-// the sum of x (no fill_sumx; one more vector op per step: small shapes +2-3%, 3x3 64->64 0.96 -> 0.92x).
-// Two paths around it (issue 6, target 0.9x of int8 on every benchmarked shape):
-// - small layers over many pixels (unpacked weights <= 16 KB in the SIMD build, 8 KB relaxed; >= 32 pixels):
-//   unpack4 turns the weights into the int8 layout once per call and the int8 micro-kernel runs on the same A
-//   image, bit for bit the same sums (3x3 16->16, 1x1 16->32, 32->64: 0.87-0.91x -> 1.0x);
-// - a dense layer of one image: put_row_seed sums its row while widening it (no pass of its own; 64->10:
-//   0.85-0.88 -> 0.93-0.97x, relaxed 0.79-0.86 -> 0.92x).
-// (fill_sumx over four pixels at a time, four independent chains of adds and one reduction for the four, took
-// 3x3 16->16 on this micro-kernel from 0.88 to 0.91x, but the shapes it helped are unpacked now, and it cost
-// 555 bytes: not kept.)
+// 16 weights where the int8 kernel has two widening loads. Its extra costs: the per-pixel sum x (fill_sumx,
+// four pixels at a time) and the E - 16 H of every 4 x 4 block, which weigh most when K is small. The weights
+// stay packed: nothing is expanded to int8 in memory, per layer or per call. Issue 6 (>= 0.9x of int8 on every
+// benchmarked shape, each build) is met: SIMD 0.91-1.01x, relaxed 0.93-1.09x, no-SIMD 0.92-1.16x (docs/kernels.md).
+// - a last block of at most 2 channels (N % 4 = 1, 2; a 10-class dense layer) runs igemm4_simd_lo: its high
+//   nibbles are the padding channels' zeros, so one dot product per pixel and step (64->10 batch 64 0.89 -> 1.01x);
+// - a dense layer of one image sums its row while putting it in place (put_row_seed; the relaxed build does so
+//   for every dense layer and unpadded stride-1 1x1 conv, tile by tile: rows_seeded).
+// What did not work (measured, Node 20 / V8 11): nibbles unpacked by shl + shr_s (six or seven shifts per 32
+// weights, 0.77-0.89x, the shifts compete with the dot products); V8 hoisting the loads of two unrolled steps
+// above their arithmetic, which spills accumulators (0.7x; an always-true branch between the steps stopped it);
+// e - 8 per step instead of the sum of x (no fill_sumx; one more vector op per step: small shapes +2-3%, 3x3
+// 64->64 0.96 -> 0.92x); the h-less loop for <= 2 channels inside igemm4_simd (its other blocks lost 2-3%);
+// rows_seeded in the SIMD build (no row gained, dense batch 1 lost 4%).
+// Portable form (igemm4_portable): 1 pixel x 4 channels, the same E - 16 H per weight byte in scalar registers.
 // Relaxed form (igemm4_relaxed): int8 A; t = w ^ 0x80 makes both nibbles w + 8, 7-bit operands (so the relaxed
 // dot is deterministic); `and 15`, a shift and `and 15`, and an i64x2 interleave give the int8 kernel's 16-byte
 // operands of two steps; one relaxed dot per pixel and step (the int8 kernel needs two for its sign split), and
@@ -358,7 +357,7 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
-  // a dense layer of one image has its seed already (put_row_seed)
+  // rows put in place by put_row_seed have their seeds already
   if (!seeded) fill_sumx(v, n);
   seeded = false;
   for (let cb = 0; cb < Np; cb += 4) {

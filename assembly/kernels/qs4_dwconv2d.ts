@@ -5,7 +5,7 @@
 //   int32 bias[C], mult[C]   from byte T*Cb
 // Eight channels' weights (4 bytes) become int16 lanes with one widening load, three shifts and one 16-bit
 // interleave (w4x8): the 3x3 path does it once per 8-channel block (weights held in registers across the
-// block), the other paths per use.
+// block), the other paths per use. The no-SIMD build runs channel pairs, one weight byte for both (dw_portable).
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
