@@ -434,6 +434,7 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
 
 // A last block of at most 2 channels (N % 4 = 1 or 2; a 10-class dense layer): channels c+2, c+3 are padding,
 // their weights (the high nibbles) 0, so h = 0 and E alone is the sum: one dot product per pixel and step.
+// (The validator refuses a layer with a non-zero weight in its padding rows: WeightValues.)
 // (A function of its own: the same loop inside igemm4_simd cost its 4-channel blocks 2-3%.)
 function igemm4_simd_lo(v: AView, n: i32, N: i32, wb: usize, bv: v128, mv: v128, rnd: v128, kq: i32, zyv: v128, lov: v128, hiv: v128, out: usize, nc: i32): void {
   const segBytes = <usize>(v.segLen << 1);
