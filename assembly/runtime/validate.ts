@@ -682,7 +682,7 @@ function subWeight(kind: i32, base: u32, K: u32, n: u32, k: u32): i32 {
 }
 
 // Every build must compute the same int32 accumulators: zero in the channel padding of the 4- and 2-bit layouts
-// (the relaxed int4 path reads it), stored sums equal to the weights' (the relaxed int4 path uses sumw), and
+// (the relaxed int4 path reads it; the SIMD int4 path for a last block of <= 2 channels assumes it), stored sums equal to the weights' (the relaxed int4 path uses sumw), and
 // |bias| + 255 * sum |w| <= 2^31 - 1. BWN padding is +1 against a zero activation (int16 A in every build).
 function checkSubGemmValues(i: i32, kind: i32, w: u32, N: u32, T: u32, C: u32): i32 {
   const al: u32 = kind == 2 ? 15 : 7;

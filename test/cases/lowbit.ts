@@ -48,14 +48,15 @@ function qs4ConvCase(name: string, seed: number, g: ConvGeom | ((r: Rng) => Conv
   };
 }
 
-function qs4DenseCase(M: number, seed: number): KernelCase {
+function qs4DenseCase(M: number, seed: number, shape?: { N: number; K: number; extreme?: boolean }): KernelCase {
   return {
-    name: `qs4_fully_connected M=${M}`,
+    name: `qs4_fully_connected M=${M}${shape ? ` ${shape.K}->${shape.N}${shape.extreme ? " extremes" : ""}` : ""}`,
     run(h) {
       const r = rng(seed);
-      const N = r.int(1, 23), K = r.int(1, 150);
-      const x = r.i8(M * K), w = i4(r, N * K, false);
-      const q = randomQs8Params(r, N, K);
+      const N = shape?.N ?? r.int(1, 23), K = shape?.K ?? r.int(1, 150);
+      const ext = shape?.extreme ?? false;
+      const x = ext ? Int8Array.from({ length: M * K }, () => r.pick([-128, 127])) : r.i8(M * K), w = i4(r, N * K, ext);
+      const q = randomQs8Params(r, N, K, ext);
       h.reset();
       const px = h.put(x), pw = h.put(packQs4Gemm(w, N, 1, K, q.bias, q.mult));
       const po = h.alloc(M * N), ps = h.alloc(h.fn("qs4_fully_connected_scratch_bytes")(M, K));
@@ -109,8 +110,33 @@ export const lowbitCases: KernelCase[] = [
   qs4ConvCase("qs4_conv2d 5x5 dilation 2 C=12", 4, geom(12, 12, 12, 6, 5, 5, 1, 4, 2)),
   qs4ConvCase("qs4_conv2d extremes -128/127, weights -8/7", 5, geom(6, 6, 33, 9, 3, 3, 1, 1), true),
   qs4ConvCase("qs4_conv2d large K = 3*3*64", 6, geom(4, 4, 64, 12, 3, 3, 1, 1)),
+  // fill_sumx sums four pixels at a time: 81 pixels are a full 64-pixel tile and one of 17 (a group of one
+  // pixel at its end, whose padding rows repeat the last pixel); K = 9*64 = 576 takes the int16 path's flush
+  qs4ConvCase("qs4_conv2d 3x3 32->24 9x9 (tiles of 64 + 17 pixels)", 7, geom(9, 9, 32, 24, 3, 3, 1, 1)),
+  qs4ConvCase("qs4_conv2d 3x3 64->16 9x9 extremes (K = 576)", 8, geom(9, 9, 64, 16, 3, 3, 1, 1), true),
+  qs4ConvCase("qs4_conv2d 1x1 64->32 7x5 (35 pixels)", 9, geom(7, 5, 64, 32, 1, 1)),
+  // 1x1, stride 1, no padding: the relaxed build puts the rows tile by tile with their sums (rows_seeded); 81
+  // pixels of 13 channels (two tiles, channel padding), and a strided / padded 1x1 that does not take it
+  qs4ConvCase("qs4_conv2d 1x1 13->9 9x9 (two tiles)", 10, geom(9, 9, 13, 9, 1, 1), true),
+  qs4ConvCase("qs4_conv2d 1x1 16->8 9x9 stride 2 pad 0", 11, geom(9, 9, 16, 8, 1, 1, 2)),
+  qs4ConvCase("qs4_conv2d 3x3 8->10 5x5 pad 1 (last block of 2 channels)", 12, geom(5, 5, 8, 10, 3, 3, 1, 1), true),
   ...Array.from({ length: 16 }, (_, i) => qs4ConvCase(`qs4_conv2d random shape #${i}`, 300 + i, randomGeom, i % 5 === 4)),
   ...[1, 3, 4, 7, 17].map((M, i) => qs4DenseCase(M, 400 + i)),
+  // one image: the SIMD builds take the row's sum while putting it in place (put_row_seed), odd K with a scalar
+  // tail; two rows with K > 512 take fill_sumx's long path (int16 sums flushed every 64 vectors)
+  qs4DenseCase(1, 410, { N: 10, K: 64 }),
+  qs4DenseCase(1, 411, { N: 16, K: 1000, extreme: true }),
+  qs4DenseCase(1, 412, { N: 17, K: 40 }),
+  qs4DenseCase(1, 417, { N: 5, K: 37 }),
+  qs4DenseCase(2, 413, { N: 9, K: 1100, extreme: true }),
+  qs4DenseCase(5, 414, { N: 10, K: 64 }),
+  // a full tile of 64 rows, 33 rows (a group of one in fill_sumx), 70 rows (two tiles)
+  qs4DenseCase(64, 415, { N: 10, K: 64 }),
+  qs4DenseCase(33, 416, { N: 23, K: 150, extreme: true }),
+  qs4DenseCase(70, 418, { N: 6, K: 21 }),
+  // N % 4 = 1 or 2: the last channel block has no high nibbles (igemm4_simd_lo), with 3 pixels in its last group
+  qs4DenseCase(7, 419, { N: 13, K: 24, extreme: true }),
+  qs4DenseCase(11, 420, { N: 10, K: 200 }),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 16x16 pad 1", 1, pgeom(16, 16, 32, 3, 3, 1, 1)),
   qs4DwCase("qs4_dwconv2d 3x3 C=32 15x15 stride 2 pad 1", 2, pgeom(15, 15, 32, 3, 3, 2, 1)),
   qs4DwCase("qs4_dwconv2d 5x5 C=24 dilation 2 pad 4", 3, pgeom(11, 9, 24, 5, 5, 1, 4, 2)),
