@@ -22,6 +22,8 @@
 // benchmarked shape, each build) is met: SIMD 0.91-1.01x, relaxed 0.93-1.09x, no-SIMD 0.92-1.16x (docs/kernels.md).
 // - a last block of at most 2 channels (N % 4 = 1, 2; a 10-class dense layer) runs igemm4_simd_lo: its high
 //   nibbles are the padding channels' zeros, so one dot product per pixel and step (64->10 batch 64 0.89 -> 1.01x);
+//   the one-pixel loop does the same for such a block (64->10 batch 1: 0.88-0.91 -> 0.89-1.06x over 7 runs, a
+//   60 ns layer whose ratio moves with the run);
 // - a dense layer of one image sums its row while putting it in place (put_row_seed; the relaxed build does so
 //   for every dense layer and unpadded stride-1 1x1 conv, tile by tile: rows_seeded).
 // What did not work (measured, Node 20 / V8 11): nibbles unpacked by shl + shr_s (six or seven shifts per 32
@@ -378,14 +380,23 @@ function igemm4_simd(v: AView, n: i32, N: i32, pw: usize, shift: i32, zy: i32, l
         // one pixel (a dense layer of one image, or the last of a run): its own loop
         let ce = v128.load(sp), ch = i32x4.splat(0);
         let wp = wb;
+        // a block of 1-2 real channels (a 10-class head): the high nibbles are padding, 0, so H stays 0
+        const two = nc > 2;
         for (let s = 0; s < nseg; s++) {
           const a0 = r0 + <usize>load<i32>(segTab + (<usize>s << 2));
-          for (let k: usize = 0; k < segBytes; k += 8) {
-            const e = v128.load8x8_s(wp);
-            wp += 8;
-            const x = v128.load64_splat(a0 + k);
-            ce = i32x4.add(ce, i32x4.dot_i16x8_s(x, e));
-            ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
+          if (two) {
+            for (let k: usize = 0; k < segBytes; k += 8) {
+              const e = v128.load8x8_s(wp);
+              wp += 8;
+              const x = v128.load64_splat(a0 + k);
+              ce = i32x4.add(ce, i32x4.dot_i16x8_s(x, e));
+              ch = i32x4.add(ch, i32x4.dot_i16x8_s(x, i16x8.shr_s(e, 4)));
+            }
+          } else {
+            for (let k: usize = 0; k < segBytes; k += 8) {
+              ce = i32x4.add(ce, i32x4.dot_i16x8_s(v128.load64_splat(a0 + k), v128.load8x8_s(wp)));
+              wp += 8;
+            }
           }
         }
         ce = i32x4.sub(ce, i32x4.shl(ch, 4));
