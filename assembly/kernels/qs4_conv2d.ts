@@ -44,7 +44,7 @@
 import { requant, requant_sm_i32x4x2_i8, requant_sm_pre, requant_sm_rnd } from "./requant";
 import { a_elem_bytes, AView, fill_rows, ROWS, RUN } from "./qs8_gemm";
 import { igemm_lut } from "./qlut_conv2d";
-import { copy_bytes } from "./qs8_conv2d";
+import { copy_bytes, fill_bytes } from "./qs8_conv2d";
 
 const TILE: i32 = 64;
 const KIND_4: i32 = 0, KIND_B: i32 = 1, KIND_2: i32 = 2;
@@ -95,18 +95,6 @@ function put_run(dst: usize, src: usize, n: i32, zx: i32, i8img: bool): void {
     }
     for (; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>(i32(load<i8>(src + <usize>i)) - zx));
   }
-}
-
-// Short fills inline (memory.fill is a call out of the compiled code in V8; see qs8_conv2d.ts).
-function fill_bytes(dst: usize, v: u8, n: usize): void {
-  if (n > 256) {
-    memory.fill(dst, v, n);
-    return;
-  }
-  let i: usize = 0;
-  const v8 = <u64>v * 0x0101010101010101;
-  for (; i + 8 <= n; i += 8) store<u64>(dst + i, v8);
-  for (; i < n; i++) store<u8>(dst + i, v);
 }
 
 @inline

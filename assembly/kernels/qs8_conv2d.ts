@@ -26,7 +26,7 @@ export function qs8_fully_connected_scratch_bytes(M: i32, K: i32): i32 {
 
 // Short fills and copies inline: memory.fill / memory.copy are calls out of the compiled code in V8, which
 // cost more than the few bytes of a pixel's channels that they move here.
-function fill_bytes(dst: usize, v: u8, n: usize): void {
+export function fill_bytes(dst: usize, v: u8, n: usize): void {
   if (n > 256) {
     memory.fill(dst, v, n);
     return;
