@@ -23,12 +23,12 @@
 // Widths (checked by the packer): K < 2^31 bits, T <= 64.
 //
 // Every build: 1 pixel x 4 channels per block, per 128 bits two loads of the row, eight xor-with-memory, eight
-// i64.popcnt (one x86 instruction each) and eight adds in general registers. The SIMD builds run it in two
+// i64.popcnt (one x86 instruction each) and eight adds in general registers. Every build runs it in two
 // passes per tile and 4-channel block: the mismatch counts of every pixel into MBUF (a loop with few live
 // values, so V8 keeps the sums in registers; an always-true branch between the two 64-bit halves keeps V8 from
 // hoisting the second half's loads above the first half's arithmetic, which spilled the sums), then the
-// border correction (four channels at once: one 4 x u16 load of popw per padding tap) and the requantization
-// of two pixels' results as one vector. Measured steps on 64ch 3x3 @8x8, GMAC/s, SIMD build in Node: 131 (one
+// border correction and the requantization (SIMD builds: four channels at once, one 4 x u16 load of popw per
+// padding tap, two pixels' results as one vector; portable: channel by channel). Measured steps on 64ch 3x3 @8x8, GMAC/s, SIMD build in Node: 131 (one
 // pass, 64-bit loop), 156 (loop unrolled to 128 bits; 4x: no better; 2 pixels x 4 channels with eight sums:
 // 144, spilled), +10 % (vectorized border correction: 28 of the 64 pixels touch the padding), +5 % (pointer
 // walk), +3 % (two passes and the branch): 175-180. Measured against the former SIMD form (2 pixels x 2
@@ -169,9 +169,8 @@ export function qb1_conv2d(
   }
 }
 
-// 1 pixel x 4 channels per block: the row's words against four channels' words side by side; the SIMD builds
-// requantize two pixels' four results as one pair of vectors.
-// Mismatch counts of a tile (one SIMD lane per channel of four), into MBUF.
+// Mismatch counts of a tile against four channels (1 pixel x 4 channels per block: the row's words against the
+// four channels' words side by side), into MBUF as u32 [np][4]; every build.
 const MBUF: usize = memory.data(TILE * 16, 16);
 
 function mism4(rows: usize, np: i32, kb: usize, wb: usize): void {
@@ -270,31 +269,14 @@ function tile(
     }
   } else {
     for (let n = 0; n < N; n += 4) {
-      const wb = pw + (<usize>n * kb);
       const nc = min(4, N - n);
+      mism4(rows, np, kb, pw + (<usize>n * kb));
       for (let i = 0; i < np; i++) {
-        let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, s3: u64 = 0;
-        const r = rows + <usize>i * kb;
-        let wq = wb, b: usize = 0;
-        for (; b + 16 <= kb; b += 16) {
-          const x = load<u64>(r + b), y = load<u64>(r + b, 8);
-          s0 += popcnt(x ^ load<u64>(wq)) + popcnt(y ^ load<u64>(wq, 32));
-          s1 += popcnt(x ^ load<u64>(wq, 8)) + popcnt(y ^ load<u64>(wq, 40));
-          s2 += popcnt(x ^ load<u64>(wq, 16)) + popcnt(y ^ load<u64>(wq, 48));
-          s3 += popcnt(x ^ load<u64>(wq, 24)) + popcnt(y ^ load<u64>(wq, 56));
-          wq += 64;
-        }
-        if (b < kb) {
-          const x = load<u64>(r + b);
-          s0 += popcnt(x ^ load<u64>(wq));
-          s1 += popcnt(x ^ load<u64>(wq, 8));
-          s2 += popcnt(x ^ load<u64>(wq, 16));
-          s3 += popcnt(x ^ load<u64>(wq, 24));
-        }
+        const mp = MBUF + (<usize>i << 4);
         const pad = load<u64>(masks + (<usize>i << 3));
         const o = out + <usize>(i * N + n);
         for (let j = 0; j < nc; j++) {
-          const m = <i32>(j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3);
+          const m = load<i32>(mp + (<usize>j << 2));
           const acc = finish(m, pad, T, C, popw, Np, n + j) + load<i32>(bias + (<usize>(n + j) << 2));
           store<i8>(o + <usize>j, <i8>requant(acc, load<i32>(mult + (<usize>(n + j) << 2)), shift, zy, lo, hi));
         }
